@@ -52,7 +52,8 @@ class History:
     Attributes:
         step: optimizer step of each logged training loss.
         train_loss: mean training loss over the last ``log_every`` steps, at each ``step``.
-        grad_norm: global gradient norm before clipping, at each ``step`` (mean over the window).
+        grad_norm: global gradient norm before clipping (mean over the window); tracked only when
+            ``clip_grad_norm`` is set (use ``float("inf")`` to track without clipping), else NaN.
         val_step, val_loss: validation loss after these steps.
         epochs_done: complete epochs.
         steps_done: optimizer steps in all (including those before a resume).
@@ -354,7 +355,10 @@ def fit(model: nn.Module, loss_fn: LossFn, train_loader: Iterable, optimizer: to
     plot = _LivePlot() if _wants(live_plot, "COURSE_LIVE_PLOT") else None
     plot_every = plot_every or 10 * log_every
 
+    window_loss: Any
+    window_norm: Any
     window_loss, window_norm, window_n = payload["window"] if payload is not None else (0.0, 0.0, 0)
+    nan = math.nan
     last_val_step = history.val_step[-1] if history.val_step else -1
     t0 = time.perf_counter()
 
@@ -370,6 +374,17 @@ def fit(model: nn.Module, loss_fn: LossFn, train_loader: Iterable, optimizer: to
         if plot is not None:
             plot.update(history)
 
+    def log_window() -> None:
+        nonlocal window_loss, window_norm, window_n
+        mean = float(window_loss) / window_n
+        if not math.isfinite(mean):
+            raise FloatingPointError(f"the training loss became {mean} before step {step}: "
+                                     "lower the learning rate or clip gradients (clip_grad_norm=...)")
+        history.step.append(step)
+        history.train_loss.append(mean)
+        history.grad_norm.append(float(window_norm) / window_n)
+        window_loss, window_norm, window_n = 0.0, 0.0, 0
+
     def checkpoint() -> None:
         if ckpt is None:
             return
@@ -378,7 +393,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train_loader: Iterable, optimizer: to
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
             "epoch_state": epoch_state, "rng": _rng_state(), "history": history.as_dict(),
-            "window": (window_loss, window_norm, window_n),
+            "window": (float(window_loss), float(window_norm), window_n),
         })
 
     model.train()
@@ -405,34 +420,27 @@ def fit(model: nn.Module, loss_fn: LossFn, train_loader: Iterable, optimizer: to
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                     loss, _n = _split_loss(loss_fn(model, batch))
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"the loss became {loss.item()} at step {step}: lower the learning rate or clip gradients")
                 loss.backward()
                 if clip_grad_norm is not None:
-                    norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm))
+                    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm).detach()
                 else:
-                    norm = float(_grad_norm(model))
+                    norm = nan
                 optimizer.step()
                 if scheduler is not None:
                     scheduler.step()
                 step += 1
                 batch_in_epoch += 1
-                lv = float(loss.detach().float())
-                window_loss += lv
-                window_norm += norm
+                window_loss = window_loss + loss.detach().float()  # stays on the device: no sync per step
+                window_norm = window_norm + norm
                 window_n += 1
                 if on_step is not None:
-                    on_step(step, lv)
+                    on_step(step, float(loss.detach()))
                 if bar is not None:
                     bar.update(1)
                 if window_n == log_every:
-                    history.step.append(step)
-                    history.train_loss.append(window_loss / window_n)
-                    history.grad_norm.append(window_norm / window_n)
+                    log_window()
                     if bar is not None:
-                        bar.set_postfix(loss=f"{window_loss / window_n:.4f}")
-                    window_loss, window_norm, window_n = 0.0, 0.0, 0
+                        bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}")
                 if val_every is not None and step % val_every == 0:
                     validate()
                 if plot is not None and step % plot_every == 0:
@@ -449,13 +457,11 @@ def fit(model: nn.Module, loss_fn: LossFn, train_loader: Iterable, optimizer: to
                 history.epochs_done = epoch
                 epoch_state, batch_in_epoch = None, 0
                 validate()
-        if window_n:
-            history.step.append(step)
-            history.train_loss.append(window_loss / window_n)
-            history.grad_norm.append(window_norm / window_n)
         validate()
         history.steps_done = step
-        checkpoint()
+        checkpoint()  # before the partial window is logged, so a resumed run logs exactly as one run would
+        if window_n:
+            log_window()
     except KeyboardInterrupt:
         history.interrupted = True  # the last checkpoint on disk is left as it was
         history.steps_done = step
@@ -467,9 +473,3 @@ def fit(model: nn.Module, loss_fn: LossFn, train_loader: Iterable, optimizer: to
             plot.update(history)
     return history
 
-
-def _grad_norm(model: nn.Module) -> torch.Tensor:
-    norms = [p.grad.detach().norm(2) for p in model.parameters() if p.grad is not None]
-    if not norms:
-        return torch.tensor(0.0)
-    return torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["plot_history", "plot_embeddings_2d", "heatmap", "project_2d"]
+__all__ = ["plot_history", "plot_embeddings_2d", "heatmap", "project_2d", "plot_sequence_shapes"]
 
 
 def _axes(ax: Any = None, figsize: tuple[float, float] = (6, 4)) -> Any:
@@ -118,3 +118,43 @@ def heatmap(matrix: Any, row_labels: Sequence[str] | None = None, col_labels: Se
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_sequence_shapes(axes: Any = None) -> Any:
+    """Four small diagrams: one-to-one, one-to-many, many-to-one, many-to-many.
+
+    Inputs are drawn at the bottom (red), the recurrent states in the middle (green, linked
+    left to right), outputs on top (blue). Returns the array of four ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    shapes = [  # (title, example, inputs at steps, outputs at steps, steps)
+        ("one-to-one", "image -> class\n(no recurrence)", [0], [0], 1),
+        ("one-to-many", "image -> caption", [0], [0, 1, 2, 3], 4),
+        ("many-to-one", "sentence -> sentiment", [0, 1, 2, 3], [3], 4),
+        ("many-to-many", "tagging: one label per word", [0, 1, 2, 3], [0, 1, 2, 3], 4),
+    ]
+    if axes is None:
+        _, axes = plt.subplots(1, 4, figsize=(13, 3.4))
+    for ax, (title, example, ins, outs, n) in zip(axes, shapes):
+        for t in range(n):
+            ax.add_patch(plt.Rectangle((t - 0.3, 0.7), 0.6, 0.6, color="tab:green", alpha=0.8))
+            if t > 0:
+                ax.annotate("", xy=(t - 0.3, 1.0), xytext=(t - 0.7, 1.0),
+                            arrowprops=dict(arrowstyle="->", lw=1.5))
+        for t in ins:
+            ax.add_patch(plt.Rectangle((t - 0.3, -0.3), 0.6, 0.5, color="tab:red", alpha=0.8))
+            ax.annotate("", xy=(t, 0.7), xytext=(t, 0.2), arrowprops=dict(arrowstyle="->", lw=1.5))
+        for t in outs:
+            ax.add_patch(plt.Rectangle((t - 0.3, 1.8), 0.6, 0.5, color="tab:blue", alpha=0.8))
+            ax.annotate("", xy=(t, 1.8), xytext=(t, 1.3), arrowprops=dict(arrowstyle="->", lw=1.5))
+        ax.set_xlim(-0.7, 3.7)
+        ax.set_ylim(-0.9, 2.6)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(title, fontsize=11)
+        ax.text(1.5, -0.75, example, ha="center", va="center", fontsize=9)
+    axes[0].text(-0.6, -0.05, "x", fontsize=10, color="tab:red", ha="right")
+    axes[0].text(-0.6, 1.0, "h", fontsize=10, color="tab:green", ha="right")
+    axes[0].text(-0.6, 2.05, "y", fontsize=10, color="tab:blue", ha="right")
+    return axes

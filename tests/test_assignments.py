@@ -19,6 +19,8 @@ from course_lib.grading import assignment_names, autograde, generate_assignment
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "assignments"
 ASSIGNMENTS = assignment_names(COURSE)
+# one xdist worker per assignment, so its generated copy is shared by its tests
+PARAMS = [pytest.param(a, marks=pytest.mark.xdist_group(a)) for a in ASSIGNMENTS]
 
 
 def _copy_course(tmp_path: Path) -> Path:
@@ -62,7 +64,7 @@ def test_there_are_assignments():
     assert ASSIGNMENTS, "no assignments under assignments/source"
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@pytest.mark.parametrize("name", PARAMS)
 def test_release_in_sync_and_clean(name, generated):
     course = generated(name)
     for src_nb in sorted((COURSE / "source" / name).glob("*.ipynb")):
@@ -80,7 +82,7 @@ def test_release_in_sync_and_clean(name, generated):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@pytest.mark.parametrize("name", PARAMS)
 def test_grading_pipeline(name, generated):
     course = generated(name)
     src_nbs = sorted((COURSE / "source" / name).glob("*.ipynb"))

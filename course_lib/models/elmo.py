@@ -17,8 +17,8 @@ Pieces, bottom to top:
   extract once and reloads it from :func:`course_lib.data.cache_dir` afterwards.
 
 The output layer is a full softmax over a *capped* vocabulary (the most frequent words;
-the rest are predicted as ``<unk>``). On a corpus of 0.4 M tokens a 10 k-word softmax is
-cheap enough on a CPU, gives an exact perplexity, and keeps the code short; sampled or
+the rest are predicted as ``<unk>``). On a corpus of 0.4 M tokens a 5 k-word softmax (86 % of
+the running words) is cheap enough on a CPU, gives an exact perplexity, and keeps the code short; sampled or
 adaptive softmax pay off for vocabularies of 10^5-10^6 words.
 """
 from __future__ import annotations
@@ -182,7 +182,7 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 class BiLMConfig:
     """Sizes of a :class:`BiLM` (also the key of its cache file)."""
 
-    vocab_size: int = 10_000
+    vocab_size: int = 5_000
     dim: int = 128            # layer-0 token vector and LSTM hidden size, per direction
     char_dim: int = 16
     filters: tuple = ((1, 32), (2, 32), (3, 64), (4, 64), (5, 64))
@@ -411,7 +411,37 @@ def token_vectors(model: BiLM, sentences: Sequence[Sequence[str]], positions: Se
 # --- senses of ambiguous words in the Wikipedia extract ---------------------------
 # Hand-labelled: each entry is a word, its sense, and a phrase (lower-case, no punctuation) that
 # picks one sentence of course_lib.data.wiki_sentences() containing the word in that sense.
-SENSE_EXAMPLES: dict[str, dict[str, list[str]]] = {}
+SENSE_EXAMPLES: dict[str, dict[str, list[str]]] = {
+    "plant": {
+        "living plant": ["pteridophyte and spermatophyte plant species", "the seed of a plant in the soil",
+                         "the bay laurel plant was used", "often ingest aquatic plant material",
+                         "unlike plant cells animal cells", "they protect the plant against water loss"],
+        "factory": ["operates a large plant in gadsden", "aircraft assembly plant in mobile",
+                    "the assembly plant is the company's first", "chemical plant in billingham",
+                    "chernobyl nuclear power plant", "coal fired power plant in albania"],
+    },
+    "capital": {
+        "city": ["the capital of alabama is montgomery", "austin is the capital of texas",
+                 "its capital andorra la vella", "the capital city juneau",
+                 "the confederate capital at richmond", "south of the capital algiers"],
+        "letter": ["the modern capital letter", "the majuscule capital form", "in all capital letters",
+                   "using o capital letter o", "a capital a is also typically", "in geometry capital a b c"],
+    },
+    "court": {
+        "law court": ["the supreme court unanimously held", "us supreme court ruled in brown",
+                      "federal court cases required", "a 1747 court case",
+                      "bankruptcy court for the northern district", "won a 2004 court decision"],
+        "royal court": ["his court biographers", "at the court of lycomedes", "to the court of his friend hermias",
+                        "at his court in prague", "achilles prepares to defend the court"],
+    },
+    "power": {
+        "political": ["came to power its leaders", "seized power in 1659", "executive power is exercised",
+                      "legislative power is vested", "centralizes power in montgomery",
+                      "removing the government from power"],
+        "electric": ["hydroelectric power mineral water", "hydroelectric power potential", "electric power and light",
+                     "the output power of an electric", "coal fired power plant", "the power watts consumed"],
+    },
+}
 
 
 def sense_sentences(word: str, sentences: Sequence[Sequence[str]] | None = None,
@@ -539,14 +569,16 @@ def load_bilm(path: Any) -> tuple[BiLM, list[str], dict[str, Any]]:
     return model, payload["vocab"], payload["info"]
 
 
-def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = None, steps: int = 2000,
-                    batch_size: int = 32, chunk_len: int = 40, lr: float = 2e-3, seed: int = 0,
-                    heldout_fraction: float = 0.05, device: Any = None, retrain: bool = False,
+def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = None, steps: int = 700,
+                    batch_size: int = 32, chunk_len: int = 40, lr: float = 3e-3, seed: int = 0,
+                    device: Any = None, retrain: bool = False,
                     verbose: bool = True) -> tuple[BiLM, list[str], dict[str, Any]]:
     """Train a :class:`BiLM` on the Wikipedia extract, or reload it from the cache.
 
     The first ``n_sentences`` sentences of :func:`course_lib.data.wiki_sentences` (None: all) are
-    split in document order: the last ``heldout_fraction`` is held out for perplexity. The
+    split by position as the tasks of :mod:`course_lib.data.tasks` are: the biLM trains on the
+    first 80 % and its perplexity is measured on the next 10 %; the last 10 % (the tasks' test
+    text) is never read. The
     capped vocabulary is the ``config.vocab_size`` most frequent training words (with the four
     reserved ids). Training goes through :func:`course_lib.train.fit` with Adam for ``steps`` steps.
 
@@ -563,7 +595,7 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
 
     config = config or BiLMConfig()
     settings = {"config": config.as_dict(), "n_sentences": n_sentences, "steps": steps, "batch_size": batch_size,
-                "chunk_len": chunk_len, "lr": lr, "seed": seed, "heldout_fraction": heldout_fraction, "v": 1}
+                "chunk_len": chunk_len, "lr": lr, "seed": seed, "v": 1}
     path = cache_dir() / f"bilm_{fingerprint(settings)}.pt"
     if path.exists() and not retrain:
         try:
@@ -575,9 +607,11 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
         except Exception as exc:  # noqa: BLE001 - a damaged cache file is retrained
             print(f"could not read {path} ({exc}); training again")
 
-    sents = wiki_sentences(max_sentences=n_sentences)
-    n_held = max(1, int(len(sents) * heldout_fraction))
-    train_s, held_s = sents[:-n_held], sents[-n_held:]
+    from course_lib.data.tasks import split_by_position
+
+    parts = split_by_position(wiki_sentences(max_sentences=n_sentences))
+    train_s, held_s = parts["train"], parts["val"]
+    sents = train_s + held_s
     vocab = Vocab.from_corpus(train_s, max_size=config.vocab_size)
     if len(vocab) != config.vocab_size:
         raise ValueError(f"the training text has only {len(vocab)} word types; set vocab_size <= {len(vocab)}")
@@ -590,6 +624,9 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
     train_ds = _LMData(lm_chunks(train_s, chunk_len), types)
     held_ds = _LMData(lm_chunks(held_s, chunk_len), types)
 
+    from course_lib.env import choose_device
+
+    device = choose_device(str(device) if device is not None else None)
     torch.manual_seed(seed)
     model = BiLM(config)
     train_dl = make_loader(train_ds, batch_size, shuffle=True, collate_fn=collate, seed=seed, device=device)

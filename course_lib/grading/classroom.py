@@ -1,0 +1,312 @@
+"""Grade a whole class in parallel, robustly.
+
+``nbgrader autograde`` grades one submission after the other in one process. Here every submission is
+graded by its own worker process in its own scratch copy of the course (the configuration, the
+assignment's source and a copy of the gradebook), several at once; the scores and the autograded
+notebooks are then merged into the real course. Per cell, nbgrader's ``Execute.timeout`` interrupts
+an endless loop (that cell errors, so only its item is lost). On top:
+
+* a cell that kills the Python kernel (``os._exit``, a segfault, running out of memory) loses only its
+  item too: the kernel is restarted, the cells before it are run again silently, and grading goes on
+  (``RobustExecute``; stock nbgrader gives up the whole submission);
+* a wall-clock limit per submission: a worker past it is killed with its kernel and the submission is
+  reported as not graded, and the rest of the class is graded as usual.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbconvert.preprocessors import ExecutePreprocessor
+
+from course_lib.grading.nbgrader_tools import ItemScore, _env, read_scores
+
+__all__ = ["RobustExecute", "SubmissionResult", "autograde_class", "grade_in_place", "merge_submission",
+           "scratch_course", "submitted_students"]
+
+
+class RobustExecute(ExecutePreprocessor):
+    """Placeholder replaced below by a subclass of nbgrader's ``Execute`` (imported lazily: slow)."""
+
+
+def _robust_execute_class():
+    from nbclient.exceptions import DeadKernelError
+    from nbformat import NotebookNode
+    from nbgrader.preprocessors import Execute
+
+    class _RobustExecute(Execute):
+        """nbgrader's ``Execute`` that survives a cell killing the kernel.
+
+        The cell gets an error output ``KernelDied``; a fresh kernel is started and every earlier code
+        cell that did not kill the kernel is run again (outputs thrown away) so that later cells see
+        the same state; then execution goes on with the next cell.
+        """
+
+        def preprocess_cell(self, cell, resources, index):
+            try:
+                return super().preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                self.log.warning("cell %d killed the kernel; restarting and replaying the cells before it", index)
+                dead = resources.setdefault("_dead_cells", set())
+                dead.add(index)
+                err = NotebookNode(output_type="error", ename="KernelDied",
+                                   evalue="the Python kernel died while running this cell",
+                                   traceback=["KernelDied: the Python kernel died while running this cell "
+                                              "(os._exit, a crash or out of memory); it was restarted for the "
+                                              "cells after it"])
+                cell.outputs.append(err)
+                self._restart_kernel()
+                for j, earlier in enumerate(self.nb.cells[:index]):
+                    if earlier.cell_type == "code" and j not in dead:
+                        try:
+                            super().execute_cell(copy.deepcopy(earlier), j, store_history=False)
+                        except DeadKernelError:
+                            dead.add(j)
+                            self._restart_kernel()
+                return cell, resources
+
+        def _restart_kernel(self):
+            self._cleanup_kernel()
+            self.km = self.create_kernel_manager()
+            self.start_new_kernel()
+            self.start_new_kernel_client()
+
+    return _RobustExecute
+
+
+def load_config(root: Path, cell_timeout: float | None = None):
+    """The traitlets ``Config`` of the course at ``root`` (its ``nbgrader_config.py``)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    cfg.CourseDirectory.root = str(root)
+    if cell_timeout is not None:
+        cfg.Execute.timeout = int(cell_timeout)
+    return cfg
+
+
+def grade_in_place(root: Path, assignment: str, student: str, *, cell_timeout: float | None = None,
+                   feedback: bool = False) -> str:
+    """Autograde ``root/submitted/<student>/<assignment>`` in this process (and make its feedback HTML).
+
+    Same preprocessors as ``nbgrader autograde`` except that the kernel may die (``RobustExecute``).
+    Returns nbgrader's log; raises ``RuntimeError`` with the log if nbgrader fails.
+    """
+    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log, temp_attrs
+
+    root = Path(root)
+    cfg = load_config(root, cell_timeout)
+    coursedir = CourseDirectory(config=cfg)
+    cwd = os.getcwd()
+    os.chdir(root)  # nbgrader resolves some paths against the current directory
+    try:
+        with temp_attrs(coursedir, assignment_id=assignment, student_id=student):
+            app = Autograde(coursedir=coursedir, config=cfg)
+            app.force = True
+            app.create_student = True
+            robust = _robust_execute_class()
+            app.autograde_preprocessors = [robust if p.__name__ == "Execute" else p
+                                           for p in app.autograde_preprocessors]
+            result = capture_log(app)
+            if not result["success"]:
+                raise RuntimeError(f"autograde of {student}/{assignment} failed:\n{result.get('error', '')}\n"
+                                   f"{result.get('log', '')}")
+            log = result.get("log", "")
+            if feedback:
+                fb = GenerateFeedback(coursedir=coursedir, config=cfg)
+                fb.force = True
+                result = capture_log(fb)
+                if not result["success"]:
+                    raise RuntimeError(f"generate_feedback failed:\n{result.get('error', '')}")
+                log += result.get("log", "")
+        return log
+    finally:
+        os.chdir(cwd)
+
+
+def scratch_course(root: Path, assignment: str, dest: Path, gradebook: Path | None = None) -> Path:
+    """A minimal copy of the course at ``dest``: its config, ``source/<assignment>`` and a gradebook copy."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(root / "source" / assignment, dest / "source" / assignment, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    gb = gradebook or root / "gradebook.db"
+    if gb.exists():
+        shutil.copyfile(gb, dest / "gradebook.db")
+    return dest
+
+
+def submitted_students(root: Path, assignment: str) -> list[str]:
+    """Students with a submission of ``assignment`` under ``root/submitted``, sorted."""
+    sub = root / "submitted"
+    if not sub.is_dir():
+        return []
+    return sorted(d.name for d in sub.iterdir() if (d / assignment).is_dir())
+
+
+def merge_submission(main_root: Path, scratch_root: Path, assignment: str, student: str) -> None:
+    """Copy one graded submission (gradebook rows and autograded files) from a scratch course into the main one.
+
+    Manual scores and comments already in the main gradebook are kept.
+    """
+    from nbgrader.api import Gradebook
+
+    src_dir = scratch_root / "autograded" / student / assignment
+    dst_dir = main_root / "autograded" / student / assignment
+    if dst_dir.exists():
+        shutil.rmtree(dst_dir)
+    dst_dir.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src_dir, dst_dir)
+    with Gradebook(f"sqlite:///{scratch_root / 'gradebook.db'}") as src, \
+            Gradebook(f"sqlite:///{main_root / 'gradebook.db'}") as dst:
+        s = src.find_student(student)
+        dst.update_or_create_student(student, first_name=s.first_name, last_name=s.last_name, email=s.email,
+                                     lms_user_id=s.lms_user_id)
+        sub = src.find_submission(assignment, student)
+        dsub = dst.update_or_create_submission(assignment, student, timestamp=sub.timestamp)
+        for nb in sub.notebooks:
+            dnb = dst.find_submission_notebook(nb.name, assignment, student)
+            dnb.flagged = nb.flagged
+            for g in nb.grades:
+                dg = dst.find_grade(g.name, nb.name, assignment, student)
+                dg.auto_score = g.auto_score
+                if dg.manual_score is None:
+                    dg.needs_manual_grade = g.needs_manual_grade
+            for c in nb.comments:
+                dc = dst.find_comment(c.name, nb.name, assignment, student)
+                dc.auto_comment = c.auto_comment
+        del dsub
+        dst.db.commit()
+
+
+@dataclass
+class SubmissionResult:
+    """What happened to one student's submission."""
+
+    student: str
+    status: str  # "graded", "timeout" (wall limit: not graded) or "error" (nbgrader failed: not graded)
+    seconds: float
+    items: list[ItemScore] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def auto_score(self) -> float:
+        return sum(i.score or 0.0 for i in self.items if i.auto)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _grade_isolated(main_root: Path, assignment: str, student: str, workdir: Path, wall_limit: float,
+                    cell_timeout: float | None) -> tuple[str, float, str]:
+    """Grade one submission in a worker process in a scratch course; returns (status, seconds, message)."""
+    scratch = scratch_course(main_root, assignment, workdir / student)
+    dest = scratch / "submitted" / student / assignment
+    shutil.copytree(main_root / "submitted" / student / assignment, dest,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    cmd = [sys.executable, "-m", "course_lib.grading.classroom", "_grade", str(scratch), assignment, student]
+    if cell_timeout is not None:
+        cmd += ["--cell-timeout", str(cell_timeout)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # its own process group: the kernel dies with it
+    try:
+        out, _ = proc.communicate(timeout=wall_limit)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return "timeout", time.perf_counter() - t0, f"not graded: ran past the wall limit of {wall_limit:.0f} s"
+    finally:
+        if proc.poll() is None:
+            _kill_group(proc)
+    secs = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return "error", secs, out[-3000:]
+    return "graded", secs, ""
+
+
+def autograde_class(root: Path, assignment: str, students: list[str] | None = None, *, jobs: int | None = None,
+                    wall_limit: float = 900.0, cell_timeout: float | None = None,
+                    progress=None) -> list[SubmissionResult]:
+    """Autograde every submission of ``assignment`` (or only ``students``) with ``jobs`` workers in parallel.
+
+    The assignment must have been generated (``course release`` / ``nbgrader generate_assignment``) so
+    that the gradebook knows it. Results come back in the order of ``students``; graded ones are in the
+    main gradebook and ``autograded/`` afterwards. ``progress(result)`` is called as each one finishes.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    root = Path(root)
+    students = submitted_students(root, assignment) if students is None else list(students)
+    if not students:
+        raise FileNotFoundError(f"no submissions of {assignment!r} under {root / 'submitted'}")
+    try:
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+            gb.find_assignment(assignment)
+    except MissingEntry:
+        raise RuntimeError(f"the gradebook does not know {assignment!r}: run `course release {assignment}` "
+                           f"(or `nbgrader generate_assignment {assignment}`) first") from None
+    jobs = max(1, jobs or (os.cpu_count() or 1))
+    results: dict[str, SubmissionResult] = {}
+    with tempfile.TemporaryDirectory(prefix="course-autograde-") as tmp:
+        work = Path(tmp)
+        template = work / "gradebook.db"
+        shutil.copyfile(root / "gradebook.db", template)
+
+        def one(student: str) -> SubmissionResult:
+            status, secs, msg = _grade_isolated(root, assignment, student, work, wall_limit, cell_timeout)
+            return SubmissionResult(student, status, secs, message=msg)
+
+        with ThreadPoolExecutor(jobs) as pool:
+            futures = {s: pool.submit(one, s) for s in students}
+            for s in students:  # merge one at a time, in the main thread: one writer for the gradebook
+                res = futures[s].result()
+                if res.status == "graded":
+                    try:
+                        merge_submission(root, work / s, assignment, s)
+                        res.items = read_scores(root, assignment, s)
+                    except Exception as exc:  # noqa: BLE001 - reported per submission, the class goes on
+                        res.status, res.message = "error", f"merging the scores failed: {exc}"
+                shutil.rmtree(work / s, ignore_errors=True)
+                results[s] = res
+                if progress:
+                    progress(res)
+    return [results[s] for s in students]
+
+
+def _main(argv: list[str]) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m course_lib.grading.classroom")
+    ap.add_argument("verb", choices=["_grade"])
+    ap.add_argument("root")
+    ap.add_argument("assignment")
+    ap.add_argument("student")
+    ap.add_argument("--cell-timeout", type=float)
+    a = ap.parse_args(argv)
+    try:
+        grade_in_place(Path(a.root), a.assignment, a.student, cell_timeout=a.cell_timeout)
+    except RuntimeError as exc:
+        print(exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

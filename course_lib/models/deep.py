@@ -1,0 +1,203 @@
+"""Depth in layers and in both directions, built on any hand-built sequence layer.
+
+A *sequence layer* here is a module with ``forward(x, h0, mask=mask) -> (outputs, last)``:
+:class:`~course_lib.models.rnn.ElmanRNN`, :class:`~course_lib.models.gated.GRU`
+(``last`` is ``h``) or :class:`~course_lib.models.gated.LSTM` (``last`` is ``(h, c)``).
+
+Stacked (multilayer) RNN: layer ``l`` reads the outputs of layer ``l-1`` at the same step::
+
+    h^l_t = tanh(b^l + W^l h^l_{t-1} + U^l h^{l-1}_t),     h^0_t = x_t
+
+Bidirectional RNN: a second layer reads the sequence from right to left, and the two states
+are concatenated, ``[h_t ⊕ h'_t]``. With padding, "right to left" must start at each
+sequence's *last real token*, not at the end of the padded tensor:
+:func:`reverse_padded` reverses each sequence inside its own length, so the backward layer
+sees real tokens first and padding last, exactly like the forward layer.
+
+PyTorch's names for layer ``l`` and direction: ``weight_ih_l{l}`` (``U``), ``weight_hh_l{l}``
+(``W``), ``bias_ih_l{l} + bias_hh_l{l}`` (``b``); the backward direction adds ``_reverse``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from course_lib.models.gated import GRU, LSTM
+from course_lib.models.rnn import ElmanRNN
+
+__all__ = ["reverse_padded", "Bidirectional", "DeepRNN", "LAYER_KINDS"]
+
+LAYER_KINDS: dict[str, Callable[[int, int], nn.Module]] = {"elman": ElmanRNN, "gru": GRU, "lstm": LSTM}
+_TORCH_KIND = {nn.RNN: "elman", nn.GRU: "gru", nn.LSTM: "lstm"}
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """Reverse each sequence within its own length; padding stays where it is.
+
+    Args:
+        x: ``(batch, time, ...)``.
+        lengths: ``(batch,)`` ints, each ``<= time``; None means every sequence fills ``time``.
+
+    Returns:
+        ``(batch, time, ...)`` with ``out[i, t] = x[i, lengths[i] - 1 - t]`` for ``t < lengths[i]``
+        and ``out[i, t] = x[i, t]`` on padding. Applying it twice gives ``x`` back.
+
+    >>> reverse_padded(torch.tensor([[1, 2, 3], [4, 5, 0]]), torch.tensor([3, 2])).tolist()
+    [[3, 2, 1], [5, 4, 0]]
+    """
+    if x.dim() < 2:
+        raise ValueError(f"x must be (batch, time, ...), got shape {tuple(x.shape)}")
+    if lengths is None:
+        return x.flip(1)
+    lengths = torch.as_tensor(lengths, device=x.device)
+    batch, time = x.shape[:2]
+    if lengths.shape != (batch,) or lengths.is_floating_point():
+        raise ValueError(f"lengths must be {batch} ints (batch,), got {tuple(lengths.shape)} {lengths.dtype}")
+    if (lengths < 0).any() or (lengths > time).any():
+        raise ValueError(f"lengths must lie in [0, {time}], got {lengths.tolist()}")
+    t = torch.arange(time, device=x.device).unsqueeze(0)  # (1, time)
+    lengths = lengths.unsqueeze(1).long()
+    idx = torch.where(t < lengths, lengths - 1 - t, t)  # (batch, time)
+    idx = idx.view(batch, time, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, idx)
+
+
+def _mask_lengths(mask: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor | None:
+    if mask is None:
+        return None
+    if mask.shape != x.shape[:2] or mask.dtype != torch.bool:
+        raise ValueError(f"mask must be bool (batch, time) = {tuple(x.shape[:2])}, "
+                         f"got {mask.dtype} {tuple(mask.shape)}")
+    lengths = mask.sum(1)
+    if not torch.equal(mask, torch.arange(x.shape[1], device=mask.device) < lengths.unsqueeze(1)):
+        raise ValueError("mask must be right-padded: True on a prefix of each row, then False")
+    return lengths
+
+
+class Bidirectional(nn.Module):
+    """Two sequence layers, one reading left to right and one right to left; states concatenated.
+
+    ``forward(x, mask=None) -> (outputs, (last_forward, last_backward))`` with
+    ``outputs: (batch, time, 2 hidden)`` = ``[h_t ⊕ h'_t]``. ``last_backward`` is the backward
+    layer's state after reading the *first* token (it read the sequence from its last real token).
+    """
+
+    def __init__(self, forward_layer: nn.Module, backward_layer: nn.Module):
+        super().__init__()
+        if forward_layer.hidden_size != backward_layer.hidden_size:
+            raise ValueError("both directions need the same hidden_size, got "
+                             f"{forward_layer.hidden_size} and {backward_layer.hidden_size}")
+        self.fwd, self.bwd = forward_layer, backward_layer
+        self.input_size = forward_layer.input_size
+        self.hidden_size = forward_layer.hidden_size
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, tuple]:
+        """Args: ``x: (batch, time, input)``; ``mask: (batch, time)`` bool, right-padded.
+
+        Returns: ``outputs: (batch, time, 2 hidden)`` (0 on padding) and the two last states."""
+        lengths = _mask_lengths(mask, x)
+        out_f, last_f = self.fwd(x, None, mask=mask)
+        out_b, last_b = self.bwd(reverse_padded(x, lengths), None, mask=mask)
+        return torch.cat([out_f, reverse_padded(out_b, lengths)], dim=-1), (last_f, last_b)
+
+
+class DeepRNN(nn.Module):
+    """A stack of ``num_layers`` hand-built layers (Elman, GRU or LSTM), optionally bidirectional.
+
+    Each layer reads the previous layer's outputs (for a bidirectional stack, both directions
+    concatenated), as in ``nn.RNN(num_layers=..., bidirectional=...)``.
+
+    ``forward(x, mask=None) -> (outputs, h_n)``:
+        outputs: ``(batch, time, D * hidden)`` from the top layer (``D`` = 2 if bidirectional);
+        h_n: ``(num_layers * D, batch, hidden)``, last states in PyTorch's order (layer 0 forward,
+        layer 0 backward, layer 1 forward, ...); for the LSTM a pair ``(h_n, c_n)``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
+                 kind: str = "elman", dropout: float = 0.0):
+        super().__init__()
+        if kind not in LAYER_KINDS:
+            raise ValueError(f"kind must be one of {sorted(LAYER_KINDS)}, got {kind!r}")
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"num_layers must be a positive int, got {num_layers!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        make = LAYER_KINDS[kind]
+        self.kind, self.num_layers, self.bidirectional = kind, num_layers, bidirectional
+        self.input_size, self.hidden_size = input_size, hidden_size
+        d = 2 if bidirectional else 1
+        layers = []
+        for layer in range(num_layers):
+            n_in = input_size if layer == 0 else d * hidden_size
+            layers.append(Bidirectional(make(n_in, hidden_size), make(n_in, hidden_size)) if bidirectional
+                          else make(n_in, hidden_size))
+        self.layers = nn.ModuleList(layers)
+        self.dropout = nn.Dropout(dropout)
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size * (2 if self.bidirectional else 1)
+
+    @classmethod
+    def from_torch(cls, module: nn.RNN | nn.GRU | nn.LSTM) -> "DeepRNN":
+        """A hand stack with every weight of a batch-first ``nn.RNN`` (tanh) / ``nn.GRU`` / ``nn.LSTM`` copied."""
+        kind = _TORCH_KIND.get(type(module))
+        if kind is None:
+            raise TypeError(f"from_torch expects nn.RNN, nn.GRU or nn.LSTM, got {type(module).__name__}")
+        if not module.batch_first:
+            raise ValueError("from_torch needs batch_first=True")
+        if getattr(module, "nonlinearity", "tanh") != "tanh" or getattr(module, "proj_size", 0):
+            raise ValueError("from_torch supports tanh RNNs and LSTMs without projections only")
+        out = cls(module.input_size, module.hidden_size, module.num_layers, module.bidirectional, kind,
+                  dropout=module.dropout)
+        for l, layer in enumerate(out.layers):
+            directions = [(layer.fwd, ""), (layer.bwd, "_reverse")] if module.bidirectional else [(layer, "")]
+            for hand, suffix in directions:
+                name = f"_l{l}{suffix}"
+                w_ih, w_hh = getattr(module, "weight_ih" + name), getattr(module, "weight_hh" + name)
+                if module.bias:
+                    b_ih, b_hh = getattr(module, "bias_ih" + name), getattr(module, "bias_hh" + name)
+                else:
+                    b_ih = b_hh = torch.zeros(w_ih.shape[0], device=w_ih.device)
+                _load_layer(hand, w_ih, w_hh, b_ih, b_hh)
+        return out.to(module.weight_ih_l0.device)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+        """Args: ``x: (batch, time, input)``; ``mask: (batch, time)`` bool, right-padded, True on real tokens.
+
+        Returns: ``(outputs (batch, time, D * hidden), h_n (num_layers * D, batch, hidden))``;
+        for the LSTM ``h_n`` is the pair ``(h_n, c_n)``."""
+        if x.dim() != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"x must have shape (batch, time, {self.input_size}), got {tuple(x.shape)}")
+        lasts = []
+        out = x
+        for l, layer in enumerate(self.layers):
+            if l > 0:
+                out = self.dropout(out)
+            if self.bidirectional:
+                out, (last_f, last_b) = layer(out, mask=mask)
+                lasts += [last_f, last_b]
+            else:
+                out, last = layer(out, None, mask=mask)
+                lasts.append(last)
+        if self.kind == "lstm":
+            return out, (torch.stack([h for h, _ in lasts]), torch.stack([c for _, c in lasts]))
+        return out, torch.stack(lasts)
+
+    def extra_repr(self) -> str:
+        return (f"kind={self.kind!r}, input_size={self.input_size}, hidden_size={self.hidden_size}, "
+                f"num_layers={self.num_layers}, bidirectional={self.bidirectional}")
+
+
+@torch.no_grad()
+def _load_layer(hand: nn.Module, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor,
+                b_hh: torch.Tensor) -> None:
+    """Copy one PyTorch layer-direction's weights into a hand layer."""
+    if isinstance(hand, ElmanRNN):
+        hand.cell.U.copy_(w_ih)
+        hand.cell.W.copy_(w_hh)
+        hand.cell.b.copy_(b_ih + b_hh)
+    else:
+        hand.cell.load_torch(w_ih, w_hh, b_ih, b_hh)

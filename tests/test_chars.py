@@ -1,0 +1,88 @@
+"""Character data, the char-RNN language model and bits per character."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from course_lib.data.chars import (
+    CharWindows, char_lm_data, char_vocab, compressed_bits_per_char, decode_ids, encode_text,
+)
+from course_lib.lm import CharRNNLM, bits_per_char, char_lm_loss
+
+
+def test_vocab_and_round_trip():
+    v = char_vocab("hello")
+    assert v.itos[4:] == ["l", "e", "h", "o"]  # by count, then alphabetical
+    ids = encode_text(v, "hole")
+    assert ids.tolist() == [6, 7, 4, 5] and decode_ids(v, ids) == "hole"
+    assert decode_ids(v, encode_text(v, "hex")) == "he?"
+
+
+def test_windows_shift_by_one():
+    ds = CharWindows(torch.arange(11), 3)
+    assert len(ds) == 3
+    x, y = ds[1]
+    assert x.tolist() == [3, 4, 5] and y.tolist() == [4, 5, 6]
+    with pytest.raises(IndexError):
+        ds[3]
+    with pytest.raises(ValueError, match="seq_len"):
+        CharWindows(torch.arange(11), 0)
+
+
+def test_char_lm_data_split_by_position():
+    d = char_lm_data(text="abcdefghij" * 10, heldout_fraction=0.2)
+    assert d.train_text + d.heldout_text == "abcdefghij" * 10 and len(d.heldout_text) == 20
+    assert decode_ids(d.vocab, d.heldout_ids) == d.heldout_text
+
+
+def test_compressors_on_known_texts():
+    rnd = torch.Generator().manual_seed(0)
+    random_bits = "".join(str(b) for b in torch.randint(0, 2, (20000,), generator=rnd).tolist())
+    # a random 0/1 string has 1 bit of information per character; compressors need a bit more
+    for m in ("xz", "gzip"):
+        assert 1.0 < compressed_bits_per_char(random_bits, m) < 1.4
+    assert compressed_bits_per_char("ab" * 10000, "xz") < 0.05
+    text = "the quick brown fox " * 50
+    assert compressed_bits_per_char(text, "xz", context=text) < compressed_bits_per_char(text, "xz")
+    with pytest.raises(ValueError, match="method"):
+        compressed_bits_per_char("a", "bz2")
+
+
+def test_hand_and_torch_lm_agree():
+    torch.manual_seed(0)
+    a = CharRNNLM(7, 5, impl="torch")
+    b = CharRNNLM(7, 5, impl="hand")
+    with torch.no_grad():
+        b.rnn.cell.U.copy_(a.rnn.weight_ih_l0)
+        b.rnn.cell.W.copy_(a.rnn.weight_hh_l0)
+        b.rnn.cell.b.copy_(a.rnn.bias_ih_l0 + a.rnn.bias_hh_l0)
+        b.out.load_state_dict(a.out.state_dict())
+    x = torch.randint(0, 7, (3, 9))
+    torch.testing.assert_close(a(x)[0], b(x)[0], atol=1e-6, rtol=1e-5)
+
+
+def test_bits_per_char_of_an_untrained_model_is_log2_vocab():
+    model = CharRNNLM(16, 8)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()  # uniform predictions
+    ids = torch.randint(0, 16, (1000,))
+    assert bits_per_char(model, ids, n_streams=4, chunk=50) == pytest.approx(4.0, abs=1e-6)
+
+
+def test_bits_per_char_matches_the_loss_on_one_stream():
+    torch.manual_seed(1)
+    model = CharRNNLM(10, 6, learn_h0=False)
+    ids = torch.randint(0, 10, (201,))
+    loss, n = char_lm_loss(model, (ids[:-1].unsqueeze(0), ids[1:].unsqueeze(0)))
+    assert n == 200
+    # one stream read in chunks of 7 carries the state: same as one long sequence
+    assert bits_per_char(model, ids, n_streams=1, chunk=7) == pytest.approx(loss.item() / math.log(2), rel=1e-5)
+
+
+def test_learned_h0_is_a_parameter():
+    model = CharRNNLM(10, 6, learn_h0=True)
+    assert model.h0 is not None and model.h0.requires_grad
+    assert model.initial_state(3).shape == (3, 6)

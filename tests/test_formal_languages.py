@@ -1,0 +1,89 @@
+"""a^n b^n (c^n) strings, deterministic predictions, and the 'largest n all correct' measure."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_lib.formal_languages import (
+    CountingModel, all_deterministic_correct, allowed_next, counting_string, decode, deterministic_mask,
+    encode, largest_correct_n, next_symbol_example, strings_correct, train_counting,
+)
+
+
+def test_strings_and_examples():
+    assert counting_string(3) == "aaabbb"
+    assert counting_string(2, 3) == "aabbcc"
+    inputs, targets = next_symbol_example(2)
+    assert decode(inputs) == "^aabb" and decode(targets) == "aabb$"
+    assert encode("^ab$") == [1, 3, 4, 2]
+    with pytest.raises(ValueError, match="n must be an int >= 1"):
+        counting_string(0)
+    with pytest.raises(ValueError, match="num_letters"):
+        counting_string(2, 4)
+    with pytest.raises(ValueError, match="unknown symbol 'd'"):
+        encode("abd")
+
+
+def test_deterministic_positions():
+    assert deterministic_mask(3) == [True, False, False, False, True, True, True]
+    assert deterministic_mask(2, 3) == [True, False, False, True, True, True, True]
+    assert sum(deterministic_mask(10, 3)) == 21
+
+
+def test_all_deterministic_correct():
+    assert all_deterministic_correct("aabb$", 2)
+    assert all_deterministic_correct("abbb$", 2)       # position 1 (after '^a') is free
+    assert all_deterministic_correct("bbbb$", 2) is False  # after '^' comes 'a'
+    assert all_deterministic_correct("aabbb", 2) is False  # ends too late
+    assert all_deterministic_correct("aab$$", 2) is False  # ends too early
+    assert all_deterministic_correct(encode("aabbcc$") + [0, 0], 2, 3)
+    assert not all_deterministic_correct("aabbc$$", 2, 3)
+    with pytest.raises(ValueError, match="need 5 predictions"):
+        all_deterministic_correct("aab", 2)
+
+
+def test_largest_correct_n_from_flags():
+    assert largest_correct_n([True, True, False, True]) == 2
+    assert largest_correct_n([False, True]) == 0
+    assert largest_correct_n([True] * 7) == 7
+
+
+def test_allowed_next_sets():
+    inputs, targets = (torch.tensor([x]) for x in next_symbol_example(2))
+    allowed = allowed_next(inputs, targets)[0]
+    # rows: after ^, after a, after a, after b, after b; columns: pad ^ $ a b c
+    assert allowed[:, 2:5].tolist() == [[0, 1, 0], [0, 1, 1], [0, 1, 1], [0, 0, 1], [1, 0, 0]]
+
+
+class _Oracle(CountingModel):
+    """Predicts perfectly up to n = limit by reading the string (a stand-in for a trained model)."""
+
+    def __init__(self, limit: int):
+        super().__init__("lstm", 2)
+        self.limit = limit
+
+    def forward(self, inputs, mask=None):
+        logits = torch.zeros(*inputs.shape, 6)
+        for i, row in enumerate(inputs.tolist()):
+            s = decode(row)[1:]
+            n = s.count("a")
+            k = 3 if "c" in s else 2
+            tgt = s + ("$" if n <= self.limit else "b")
+            for t, ch in enumerate(encode(tgt)):
+                logits[i, t, ch] = 1.0
+        return logits
+
+
+def test_largest_correct_n_of_a_model():
+    oracle = _Oracle(limit=13)
+    assert strings_correct(oracle, [12, 13, 14]) == [True, True, False]
+    assert largest_correct_n(oracle, max_n=40, chunk=5) == 13
+
+
+def test_lstm_learns_to_count_a_little():
+    """A short training run: the LSTM gets every training length right (n <= 10)."""
+    run = train_counting("lstm", 2, seed=0, steps=300, max_n=30)
+    assert run.largest_n >= 10
+    assert run.final_loss < 0.1
+    cells = run.model.cell_states(torch.tensor([next_symbol_example(5)[0]]))
+    assert cells.shape == (1, 11, 8)
