@@ -1,4 +1,10 @@
-"""The counting languages a^n b^n and a^n b^n c^n as next-symbol prediction.
+"""Synthetic languages for memory and counting: a^n b^n, a^n b^n c^n, and a recall task.
+
+**Recall at distance d** (:func:`recall_batch`): a sequence holds one *key* token among filler
+tokens and ends with a query token; the answer is the key, which sits ``d`` fillers before the query
+("I grew up in **France** ... (d words) ... I speak fluent ___").
+
+**Counting languages.**
 
 A string ``a^n b^n`` is read one symbol at a time after a start symbol ``^``; at every step the
 network predicts the next symbol, and after the last letter it must predict the end symbol ``$``::
@@ -31,13 +37,45 @@ from course_lib.data.batching import lengths_to_mask, masked_cross_entropy, pad_
 __all__ = [
     "SYMBOLS", "START", "END", "counting_string", "encode", "decode", "next_symbol_example",
     "deterministic_mask", "all_deterministic_correct", "CountingModel", "predict_next",
-    "strings_correct", "largest_correct_n", "allowed_next", "train_counting", "counting_experiment", "CountingRun",
+    "strings_correct", "largest_correct_n", "allowed_next", "recall_batch", "train_counting", "counting_experiment", "CountingRun",
 ]
 
 START, END = "^", "$"
 SYMBOLS = ("<pad>", START, END, "a", "b", "c")
 _ID = {s: i for i, s in enumerate(SYMBOLS)}
 LETTERS = "abc"
+
+
+def recall_batch(batch_size: int, distances: Sequence[int] | int, max_distance: int, n_keys: int = 4,
+                 n_fillers: int = 20, generator: torch.Generator | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch of the recall task, all sequences ``max_distance + 2`` tokens long.
+
+    Token ids: 0 unused (pad), ``1 .. n_keys`` keys, then ``n_fillers`` filler ids, then the query id
+    (vocabulary size ``n_keys + n_fillers + 2``). Each sequence is ``max_distance - d`` fillers, the
+    key, ``d`` fillers, the query.
+
+    Args:
+        distances: one ``d`` for every sequence, or an int for all; each in ``1 .. max_distance``.
+
+    Returns:
+        tokens: ``(batch, max_distance + 2)`` long; answers: ``(batch,)`` the key's index in
+        ``0 .. n_keys - 1``; distances: ``(batch,)``.
+    """
+    if isinstance(distances, int):
+        distances = [distances] * batch_size
+    d = torch.as_tensor(list(distances), dtype=torch.long)
+    if d.shape != (batch_size,):
+        raise ValueError(f"need {batch_size} distances, got {tuple(d.shape)}")
+    if (d < 1).any() or (d > max_distance).any():
+        raise ValueError(f"distances must lie in 1 .. max_distance={max_distance}, got {d.tolist()}")
+    length = max_distance + 2
+    tokens = torch.randint(n_keys + 1, n_keys + 1 + n_fillers, (batch_size, length), generator=generator)
+    answers = torch.randint(0, n_keys, (batch_size,), generator=generator)
+    key_pos = length - 2 - d
+    tokens[torch.arange(batch_size), key_pos] = answers + 1
+    tokens[:, -1] = n_keys + n_fillers + 1
+    return tokens, answers, d
 
 
 def _check_n_k(n: int, num_letters: int) -> None:

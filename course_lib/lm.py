@@ -16,7 +16,7 @@ from torch import nn
 
 from course_lib.models.rnn import ElmanRNN
 
-__all__ = ["CharRNNLM", "char_lm_loss", "bits_per_char"]
+__all__ = ["CharRNNLM", "char_lm_loss", "bits_per_char", "scheduled_sampling_loss"]
 
 
 class CharRNNLM(nn.Module):
@@ -114,3 +114,36 @@ def bits_per_char(model: nn.Module, ids: torch.Tensor, n_streams: int = 16, chun
     finally:
         model.train(was_training)
     return total / count / math.log(2)
+
+
+def scheduled_sampling_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], p_own: float,
+                            generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+    """Cross-entropy when the model is fed its *own* sampled predictions with probability ``p_own``.
+
+    ``p_own = 0`` is teacher forcing (same value as :func:`char_lm_loss`); ``p_own = 1`` is pure
+    student forcing (every input after the first is the model's previous sample). Scheduled
+    sampling raises ``p_own`` from 0 during training. The targets are always the true text.
+
+    Args:
+        batch: ``(x, y)``, both ``(batch, time)`` long, ``y`` = ``x`` shifted by one.
+        p_own: probability of replacing each true input by the model's sample, in ``[0, 1]``.
+        generator: for the samples and the coin flips.
+
+    Returns:
+        ``(mean_loss, number_of_predicted_characters)``. Runs one step at a time (slow).
+    """
+    if not 0.0 <= p_own <= 1.0:
+        raise ValueError(f"p_own must be in [0, 1], got {p_own}")
+    from course_lib.generate import sample_next
+
+    x, y = batch
+    inp, h, losses = x[:, 0], None, []
+    for t in range(x.shape[1]):
+        logits, h = model(inp.unsqueeze(1), h)
+        logits = logits[:, 0]
+        losses.append(F.cross_entropy(logits, y[:, t], reduction="none"))
+        if t + 1 < x.shape[1]:
+            own = sample_next(logits.detach(), 1.0, generator=generator)
+            coin = torch.rand(x.shape[0], generator=generator, device=x.device if generator is None else "cpu")
+            inp = torch.where(coin.to(x.device) < p_own, own, x[:, t + 1])
+    return torch.stack(losses, 1).mean(), y.numel()

@@ -96,7 +96,7 @@ def student_notebook(released: Path, variant: str) -> nbformat.NotebookNode:
         answers["square"] = "def square(x):\n    return 2 * x  # wrong"
         answers["mc1"] = 'answer_mc1 = "a"'
     elif variant == "loop":
-        answers["square"] = "def square(x):\n    return x * x\nwhile True:\n    pass"
+        answers["square"] = "def square(x):\n    while True:\n        pass"
     elif variant == "crash":
         answers["square"] = "import os\nos.kill(os.getpid(), 9)"
     elif variant != "solved":

@@ -86,3 +86,21 @@ def test_learned_h0_is_a_parameter():
     model = CharRNNLM(10, 6, learn_h0=True)
     assert model.h0 is not None and model.h0.requires_grad
     assert model.initial_state(3).shape == (3, 6)
+
+
+def test_scheduled_sampling_extremes():
+    from course_lib.lm import scheduled_sampling_loss
+
+    torch.manual_seed(2)
+    model = CharRNNLM(10, 6)
+    with torch.no_grad():
+        model.out.weight.mul_(5)  # peaky predictions: the model's own samples differ from the text
+    x = torch.randint(0, 10, (4, 12))
+    y = torch.roll(x, -1, 1)
+    tf, _ = char_lm_loss(model, (x, y))
+    ss0, n = scheduled_sampling_loss(model, (x, y), 0.0)
+    assert n == 48 and ss0.item() == pytest.approx(tf.item(), rel=1e-5)
+    ss1, _ = scheduled_sampling_loss(model, (x, y), 1.0, torch.Generator().manual_seed(0))
+    assert abs(ss1.item() - tf.item()) > 0.01
+    with pytest.raises(ValueError, match="p_own"):
+        scheduled_sampling_loss(model, (x, y), 1.5)

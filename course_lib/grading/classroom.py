@@ -8,7 +8,7 @@ an endless loop (that cell errors, so only its item is lost). On top:
 
 * a cell that kills the Python kernel (``os._exit``, a segfault, running out of memory) loses only its
   item too: the kernel is restarted, the cells before it are run again silently, and grading goes on
-  (``RobustExecute``; stock nbgrader gives up the whole submission);
+  (``robust_execute_class``; stock nbgrader gives up the whole submission);
 * a wall-clock limit per submission: a worker past it is killed with its kernel and the submission is
   reported as not graded, and the rest of the class is graded as usual.
 """
@@ -17,29 +17,25 @@ from __future__ import annotations
 import copy
 import json
 import os
+import queue
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbconvert.preprocessors import ExecutePreprocessor
-
 from course_lib.grading.nbgrader_tools import ItemScore, _env, read_scores
 
-__all__ = ["RobustExecute", "SubmissionResult", "autograde_class", "grade_in_place", "merge_submission",
+__all__ = ["robust_execute_class", "SubmissionResult", "autograde_class", "grade_in_place", "merge_submission",
            "scratch_course", "submitted_students"]
 
 
-class RobustExecute(ExecutePreprocessor):
-    """Placeholder replaced below by a subclass of nbgrader's ``Execute`` (imported lazily: slow)."""
-
-
-def _robust_execute_class():
+def robust_execute_class():
+    """nbgrader's ``Execute`` preprocessor, made to survive a dead kernel (built lazily: nbgrader imports slowly)."""
     from nbclient.exceptions import DeadKernelError
     from nbformat import NotebookNode
     from nbgrader.preprocessors import Execute
@@ -99,7 +95,7 @@ def grade_in_place(root: Path, assignment: str, student: str, *, cell_timeout: f
                    feedback: bool = False) -> str:
     """Autograde ``root/submitted/<student>/<assignment>`` in this process (and make its feedback HTML).
 
-    Same preprocessors as ``nbgrader autograde`` except that the kernel may die (``RobustExecute``).
+    Same preprocessors as ``nbgrader autograde`` except that the kernel may die (``robust_execute_class``).
     Returns nbgrader's log; raises ``RuntimeError`` with the log if nbgrader fails.
     """
     from nbgrader.converters import Autograde, GenerateFeedback
@@ -116,10 +112,12 @@ def grade_in_place(root: Path, assignment: str, student: str, *, cell_timeout: f
             app = Autograde(coursedir=coursedir, config=cfg)
             app.force = True
             app.create_student = True
-            robust = _robust_execute_class()
+            robust = robust_execute_class()
             app.autograde_preprocessors = [robust if p.__name__ == "Execute" else p
                                            for p in app.autograde_preprocessors]
-            result = capture_log(app)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SQLAlchemy noise from nbgrader's gradebook code
+                result = capture_log(app)
             if not result["success"]:
                 raise RuntimeError(f"autograde of {student}/{assignment} failed:\n{result.get('error', '')}\n"
                                    f"{result.get('log', '')}")
@@ -206,39 +204,89 @@ class SubmissionResult:
         return sum(i.score or 0.0 for i in self.items if i.auto)
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def skip_slow_imports() -> None:
+    """Make ``jsonschema`` skip ``rfc3987_syntax``, which builds a grammar on import (seconds per process).
+
+    nbformat only validates notebooks against a schema without IRI formats, so nothing is lost; every
+    grading process imports nbformat, and on a 2-core machine these seconds add up.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """Kill a worker and everything it started (kernels run in sessions of their own)."""
+    import psutil
+
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        procs = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        procs = []
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    proc.kill()
     proc.wait()
+    psutil.wait_procs(procs, timeout=5)
 
 
-def _grade_isolated(main_root: Path, assignment: str, student: str, workdir: Path, wall_limit: float,
-                    cell_timeout: float | None) -> tuple[str, float, str]:
-    """Grade one submission in a worker process in a scratch course; returns (status, seconds, message)."""
-    scratch = scratch_course(main_root, assignment, workdir / student)
-    dest = scratch / "submitted" / student / assignment
-    shutil.copytree(main_root / "submitted" / student / assignment, dest,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    cmd = [sys.executable, "-m", "course_lib.grading.classroom", "_grade", str(scratch), assignment, student]
-    if cell_timeout is not None:
-        cmd += ["--cell-timeout", str(cell_timeout)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)  # its own process group: the kernel dies with it
-    try:
-        out, _ = proc.communicate(timeout=wall_limit)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        return "timeout", time.perf_counter() - t0, f"not graded: ran past the wall limit of {wall_limit:.0f} s"
-    finally:
-        if proc.poll() is None:
-            _kill_group(proc)
-    secs = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return "error", secs, out[-3000:]
-    return "graded", secs, ""
+class _Worker:
+    """A grading process that stays up between submissions (nbgrader takes seconds to import).
+
+    It reads one JSON job per line on stdin and answers one JSON line on its stdout; a job past its
+    wall limit gets the worker killed with its kernel (a fresh worker takes the next job).
+    """
+
+    def __init__(self, log: Path):
+        self._log = open(log, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "course_lib.grading.classroom", "_serve"], env=_env(),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
+
+    def run(self, job: dict, wall_limit: float) -> dict:
+        import select
+
+        self.proc.stdin.write((json.dumps(job) + "\n").encode())
+        self.proc.stdin.flush()
+        fd, buf, deadline = self.proc.stdout.fileno(), b"", time.monotonic() + wall_limit
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                self.close()
+                return {"status": "timeout", "message": f"not graded: ran past the wall limit of {wall_limit:.0f} s"}
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                self.close()
+                return {"status": "error", "message": "the grading worker died"}
+            buf += chunk
+        return json.loads(buf.split(b"\n")[0])
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            _kill_tree(self.proc)
+        self._log.close()
+
+
+def _serve() -> int:
+    """Worker loop: grade the jobs read from stdin; only the JSON answers go to the real stdout."""
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # anything else printed (nbgrader, kernels) goes to the log
+    skip_slow_imports()
+    for line in sys.stdin:
+        job = json.loads(line)
+        try:
+            grade_in_place(Path(job["root"]), job["assignment"], job["student"], cell_timeout=job.get("cell_timeout"))
+            ans = {"status": "graded", "message": ""}
+        except Exception as exc:  # noqa: BLE001 - reported for this submission only
+            ans = {"status": "error", "message": str(exc)[-3000:]}
+        out.write(json.dumps(ans) + "\n")
+        out.flush()
+    return 0
 
 
 def autograde_class(root: Path, assignment: str, students: list[str] | None = None, *, jobs: int | None = None,
@@ -262,50 +310,63 @@ def autograde_class(root: Path, assignment: str, students: list[str] | None = No
     except MissingEntry:
         raise RuntimeError(f"the gradebook does not know {assignment!r}: run `course release {assignment}` "
                            f"(or `nbgrader generate_assignment {assignment}`) first") from None
-    jobs = max(1, jobs or (os.cpu_count() or 1))
+    jobs = max(1, min(jobs or (os.cpu_count() or 1), len(students)))
     results: dict[str, SubmissionResult] = {}
     with tempfile.TemporaryDirectory(prefix="course-autograde-") as tmp:
         work = Path(tmp)
-        template = work / "gradebook.db"
-        shutil.copyfile(root / "gradebook.db", template)
+        workers: "queue.Queue[_Worker | None]" = queue.Queue()
+        for _ in range(jobs):
+            workers.put(None)  # started on first use
 
         def one(student: str) -> SubmissionResult:
-            status, secs, msg = _grade_isolated(root, assignment, student, work, wall_limit, cell_timeout)
-            return SubmissionResult(student, status, secs, message=msg)
+            scratch = scratch_course(root, assignment, work / student)
+            shutil.copytree(root / "submitted" / student / assignment, scratch / "submitted" / student / assignment,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+            worker = workers.get()
+            if worker is None or not worker.alive():
+                worker = _Worker(work / "workers.log")
+            t0 = time.perf_counter()
+            try:
+                ans = worker.run({"root": str(scratch), "assignment": assignment, "student": student,
+                                  "cell_timeout": cell_timeout}, wall_limit)
+            finally:
+                workers.put(worker if worker.alive() else None)
+            return SubmissionResult(student, ans["status"], time.perf_counter() - t0, message=ans["message"])
 
-        with ThreadPoolExecutor(jobs) as pool:
-            futures = {s: pool.submit(one, s) for s in students}
-            for s in students:  # merge one at a time, in the main thread: one writer for the gradebook
-                res = futures[s].result()
-                if res.status == "graded":
+        try:
+            with ThreadPoolExecutor(jobs) as pool:
+                futures = {s: pool.submit(one, s) for s in students}
+                for s in students:  # merged one at a time by this thread: one writer for the gradebook
+                    res = futures[s].result()
+                    if res.status == "graded":
+                        try:
+                            with warnings.catch_warnings():
+                                warnings.simplefilter("ignore")  # SQLAlchemy noise from nbgrader's own API
+                                merge_submission(root, work / s, assignment, s)
+                            res.items = read_scores(root, assignment, s)
+                        except Exception as exc:  # noqa: BLE001 - reported per submission, the class goes on
+                            res.status, res.message = "error", f"merging the scores failed: {exc}"
+                    shutil.rmtree(work / s, ignore_errors=True)
+                    results[s] = res
+                    if progress:
+                        progress(res)
+        finally:
+            while not workers.empty():
+                w = workers.get()
+                if w is not None:
+                    w.proc.stdin.close()
                     try:
-                        merge_submission(root, work / s, assignment, s)
-                        res.items = read_scores(root, assignment, s)
-                    except Exception as exc:  # noqa: BLE001 - reported per submission, the class goes on
-                        res.status, res.message = "error", f"merging the scores failed: {exc}"
-                shutil.rmtree(work / s, ignore_errors=True)
-                results[s] = res
-                if progress:
-                    progress(res)
+                        w.proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    w.close()
     return [results[s] for s in students]
 
 
 def _main(argv: list[str]) -> int:
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m course_lib.grading.classroom")
-    ap.add_argument("verb", choices=["_grade"])
-    ap.add_argument("root")
-    ap.add_argument("assignment")
-    ap.add_argument("student")
-    ap.add_argument("--cell-timeout", type=float)
-    a = ap.parse_args(argv)
-    try:
-        grade_in_place(Path(a.root), a.assignment, a.student, cell_timeout=a.cell_timeout)
-    except RuntimeError as exc:
-        print(exc)
-        return 1
-    return 0
+    if argv == ["_serve"]:
+        return _serve()
+    raise SystemExit("internal entry point: python -m course_lib.grading.classroom _serve")
 
 
 if __name__ == "__main__":

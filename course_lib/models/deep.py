@@ -27,7 +27,7 @@ from torch import nn
 from course_lib.models.gated import GRU, LSTM
 from course_lib.models.rnn import ElmanRNN
 
-__all__ = ["reverse_padded", "Bidirectional", "DeepRNN", "LAYER_KINDS"]
+__all__ = ["reverse_padded", "Bidirectional", "DeepRNN", "LAYER_KINDS", "SequenceTagger", "run_packed"]
 
 LAYER_KINDS: dict[str, Callable[[int, int], nn.Module]] = {"elman": ElmanRNN, "gru": GRU, "lstm": LSTM}
 _TORCH_KIND = {nn.RNN: "elman", nn.GRU: "gru", nn.LSTM: "lstm"}
@@ -201,3 +201,59 @@ def _load_layer(hand: nn.Module, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: t
         hand.cell.b.copy_(b_ih + b_hh)
     else:
         hand.cell.load_torch(w_ih, w_hh, b_ih, b_hh)
+
+
+_TORCH_CLASSES = {"elman": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Run a batch-first ``nn.RNN/GRU/LSTM`` over a right-padded batch with packing (lecture 4), so
+    the backward direction starts at each sequence's last real token.
+
+    Args: ``x: (batch, time, input)``; ``mask: (batch, time)`` bool or None (no padding).
+
+    Returns: outputs ``(batch, time, D * hidden)``, 0 on padding."""
+    if mask is None:
+        return rnn(x)[0]
+    lengths = _mask_lengths(mask, x)
+    if (lengths == 0).any():
+        raise ValueError("every sequence needs at least one real token to be packed")
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    out, _ = rnn(packed)
+    return nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+
+
+class SequenceTagger(nn.Module):
+    """Embedding -> (deep, optionally bidirectional) RNN -> one score vector per token.
+
+    ``forward(tokens (batch, time) ids, mask (batch, time) bool) -> logits (batch, time, n_tags)``,
+    ``o_t = c + V h_t`` with ``h_t`` the top layer's (concatenated) state.
+
+    Args:
+        impl: ``"hand"`` uses :class:`DeepRNN`; ``"torch"`` uses ``nn.RNN``/``nn.GRU``/``nn.LSTM``
+            with packed sequences (same maths -- the tests check it -- but its time loop runs in C++,
+            so it trains several times faster on a CPU).
+    """
+
+    def __init__(self, vocab_size: int, n_tags: int = 2, embed_size: int = 32, hidden_size: int = 64,
+                 num_layers: int = 1, bidirectional: bool = False, kind: str = "elman", impl: str = "torch"):
+        super().__init__()
+        if impl not in ("hand", "torch"):
+            raise ValueError(f"impl must be 'hand' or 'torch', got {impl!r}")
+        if kind not in _TORCH_CLASSES:
+            raise ValueError(f"kind must be one of {sorted(_TORCH_CLASSES)}, got {kind!r}")
+        self.impl = impl
+        self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=0)
+        if impl == "hand":
+            self.rnn = DeepRNN(embed_size, hidden_size, num_layers, bidirectional, kind)
+        else:
+            self.rnn = _TORCH_CLASSES[kind](embed_size, hidden_size, num_layers=num_layers,
+                                            bidirectional=bidirectional, batch_first=True)
+        self.out = nn.Linear(hidden_size * (2 if bidirectional else 1), n_tags)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if tokens.dim() != 2 or tokens.is_floating_point():
+            raise ValueError(f"tokens must be (batch, time) ids, got {tokens.dtype} {tuple(tokens.shape)}")
+        x = self.embed(tokens)
+        h = self.rnn(x, mask=mask)[0] if self.impl == "hand" else run_packed(self.rnn, x, mask)
+        return self.out(h)

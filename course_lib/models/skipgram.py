@@ -46,7 +46,7 @@ from course_lib.data.vocab import SPECIALS, Vocab
 from course_lib.embeddings import keep_probability, negative_sampling_loss, noise_distribution
 from course_lib.train import History
 
-__all__ = ["SkipGramPairs", "SkipGram", "sgd_step", "train_skipgram", "skipgram_loss", "to_keyed_vectors",
+__all__ = ["SkipGramPairs", "SkipGram", "sgd_step", "context_update", "train_skipgram", "skipgram_loss", "to_keyed_vectors",
            "pretrained_static_vectors", "NOISE_TABLE_SIZE"]
 
 NOISE_TABLE_SIZE = 1 << 22
@@ -252,13 +252,34 @@ def sgd_step(u_table: torch.Tensor, v_table: torch.Tensor, targets: torch.Tensor
     Returns:
         ``(B,)`` the loss of each pair *before* the update.
     """
-    B, D = len(targets), u_table.shape[1]
+    u = u_table.index_select(0, targets)  # (B, D)
+    loss, grad_u = context_update(u, v_table, contexts, negatives, lr)
+    u_table.index_add_(0, targets, grad_u)
+    return loss
+
+
+@torch.no_grad()
+def context_update(u: torch.Tensor, v_table: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor,
+                   lr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The part of :func:`sgd_step` after the target vectors are known (fastText reuses it).
+
+    Updates the context vectors ``v`` in place and returns what the target side needs.
+
+    Args:
+        u: ``(B, D)`` the target vectors of the batch (however they were built).
+        v_table: ``(V, D)`` context vectors (updated in place).
+        contexts: ``(B,)``; negatives: ``(B // G, K)``; lr: the step size.
+
+    Returns:
+        ``(loss (B,), step_u (B, D))``: each pair's loss before the update, and the step to add
+        to its target vector (``lr`` times minus the gradient).
+    """
+    B, D = u.shape
     n_groups, K = negatives.shape
     if n_groups == 0 or B % n_groups:
         raise ValueError(f"negatives must be (B // G, K) for a group size G dividing B = {B}, "
                          f"got {tuple(negatives.shape)}")
     G = B // n_groups
-    u = u_table.index_select(0, targets)  # (B, D)
     v_c = v_table.index_select(0, contexts)  # (B, D)
     v_n = v_table.index_select(0, negatives.reshape(-1)).view(n_groups, K, D)  # (B/G, K, D)
     u_groups = u.view(n_groups, G, D)
@@ -270,10 +291,9 @@ def sgd_step(u_table: torch.Tensor, v_table: torch.Tensor, targets: torch.Tensor
     grad_u = torch.bmm(g_neg, v_n).view(B, D).addcmul_(g_pos[:, None], v_c)  # (B, D)
     grad_vc = g_pos[:, None] * u  # (B, D)
     grad_vn = torch.bmm(g_neg.transpose(1, 2), u_groups)  # (B/G, K, D)
-    u_table.index_add_(0, targets, grad_u)
     v_table.index_add_(0, contexts, grad_vc)
     v_table.index_add_(0, negatives.reshape(-1), grad_vn.view(-1, D))
-    return loss
+    return loss, grad_u
 
 
 def _linear_lr(lr: float, min_lr: float, done: float) -> float:

@@ -1,0 +1,64 @@
+"""Per-item score export: one row per student, one column per graded cell.
+
+nbgrader's own ``nbgrader export`` writes totals per assignment only; this reads the gradebook and
+writes every graded cell's score (auto-graded or, once graded by hand, the manual score).
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["item_columns", "score_table", "write_csv"]
+
+
+def item_columns(root: Path, assignment: str) -> list[tuple[str, str, float]]:
+    """(notebook, grade_id, max points) of every graded cell, in notebook order."""
+    cols = []
+    for src in sorted((Path(root) / "source" / assignment).glob("*.ipynb")):
+        nb = nbformat.read(src, as_version=4)
+        for c in nb.cells:
+            meta = c.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                cols.append((src.stem, meta["grade_id"], float(meta.get("points", 0))))
+    if not cols:
+        raise FileNotFoundError(f"no graded cells in {Path(root) / 'source' / assignment}")
+    return cols
+
+
+def score_table(root: Path, assignment: str) -> tuple[list[str], list[list]]:
+    """Header and rows: ``student_id``, one column ``notebook/grade_id`` per item, ``total``, ``max_total``,
+    ``needs_manual_grade``. An item not graded yet (a written answer) is an empty cell."""
+    from nbgrader.api import Gradebook
+
+    root = Path(root)
+    cols = item_columns(root, assignment)
+    multi = len({nb for nb, _, _ in cols}) > 1
+    header = ["student_id"] + [f"{nb}/{gid}" if multi else gid for nb, gid, _ in cols] + \
+        ["total", "max_total", "needs_manual_grade"]
+    rows = []
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for sub in sorted(gb.find_assignment(assignment).submissions, key=lambda s: s.student.id):
+            scores = {}
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    scores[(nb.name, g.name)] = g.score if (g.auto_score is not None or
+                                                            g.manual_score is not None) else None
+            vals = [scores.get((nb, gid)) for nb, gid, _ in cols]
+            rows.append([sub.student.id] + ["" if v is None else round(float(v), 4) for v in vals] +
+                        [round(sum(v or 0.0 for v in vals), 4), sum(p for _, _, p in cols),
+                         bool(sub.needs_manual_grade)])
+    return header, rows
+
+
+def write_csv(root: Path, assignment: str, path: Path) -> int:
+    """Write ``score_table`` to ``path``; returns the number of students."""
+    header, rows = score_table(root, assignment)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return len(rows)

@@ -1,0 +1,180 @@
+"""Self-study: grade your own notebook offline, against the full tests (visible and hidden).
+
+``course check PATH`` finds which assignment the notebook belongs to (by the ids of its graded
+cells, so the file may have any name and live anywhere), copies it into a scratch course, and grades
+the copy exactly as the instructor's ``nbgrader autograde`` would: test cells you deleted or edited are
+put back from the source first. Your file is only read. The scores come back item by item, with the
+path of nbgrader's feedback HTML (your notebook with every test's output), kept in the course cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_lib.grading.classroom import grade_in_place, scratch_course, skip_slow_imports
+from course_lib.grading.nbgrader_tools import ItemScore, assignment_names, course_root, read_scores
+
+__all__ = ["CheckResult", "check_notebook", "find_assignment", "format_report"]
+
+STUDENT = "self"
+
+
+@dataclass
+class CheckResult:
+    """The outcome of ``check_notebook``: scores per graded item, and where the feedback is."""
+
+    assignment: str
+    notebook: str  # the assignment's notebook the file was graded as
+    items: list[ItemScore]
+    feedback_html: Path
+    seconds: float
+
+    @property
+    def auto_score(self) -> float:
+        return sum(i.score or 0.0 for i in self.items if i.auto)
+
+    @property
+    def auto_max(self) -> float:
+        return sum(i.max_score for i in self.items if i.auto)
+
+    @property
+    def manual_max(self) -> float:
+        return sum(i.max_score for i in self.items if not i.auto)
+
+
+def _cell_ids(path: Path) -> set[str]:
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(nb, dict) or "cells" not in nb:
+        raise ValueError(f"{path} is not a Jupyter notebook (no 'cells')")
+    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb["cells"]} - {None}
+
+
+def find_assignment(path: Path, root: Path) -> tuple[str, str]:
+    """(assignment, notebook file name) of the source notebook sharing most graded-cell ids with ``path``.
+
+    Raises ``ValueError`` when no assignment notebook shares a single id (not an assignment notebook).
+    """
+    ids = _cell_ids(path)
+    best, best_n = None, 0
+    for name in assignment_names(root):
+        for src in sorted((root / "source" / name).glob("*.ipynb")):
+            n = len(ids & _cell_ids(src))
+            if n > best_n:
+                best, best_n = (name, src.name), n
+    if best is None:
+        raise ValueError(f"{path} does not look like one of the course's assignments "
+                         f"({', '.join(assignment_names(root)) or 'none found'} in {root / 'source'}): "
+                         "none of its cells carries an nbgrader id of theirs")
+    return best
+
+
+def _template_gradebook(root: Path, assignment: str) -> Path:
+    """A gradebook that knows ``assignment``, cached per version of its source (made once: it takes seconds)."""
+    import nbgrader
+
+    from course_lib.data.corpora import cache_dir
+
+    h = hashlib.sha256(nbgrader.__version__.encode())
+    for f in sorted((root / "source" / assignment).rglob("*")):
+        if f.is_file() and ".ipynb_checkpoints" not in f.parts:
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    h.update((root / "nbgrader_config.py").read_bytes())
+    cached = cache_dir() / "selfcheck" / f"{assignment}-{h.hexdigest()[:16]}.db"
+    if cached.exists():
+        return cached
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log, temp_attrs
+
+    from course_lib.grading.classroom import load_config
+
+    with tempfile.TemporaryDirectory(prefix="course-check-gen-") as tmp:
+        course = scratch_course(root, assignment, Path(tmp) / "course", gradebook=Path(tmp) / "none.db")
+        cfg = load_config(course)
+        coursedir = CourseDirectory(config=cfg)
+        cwd = os.getcwd()
+        os.chdir(course)
+        try:
+            with temp_attrs(coursedir, assignment_id=assignment):
+                app = GenerateAssignment(coursedir=coursedir, config=cfg)
+                app.force = True
+                app.create_assignment = True
+                res = capture_log(app)
+        finally:
+            os.chdir(cwd)
+        if not res["success"]:
+            raise RuntimeError(f"could not prepare the grader for {assignment}:\n{res.get('error', '')}")
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp_db = cached.with_suffix(".tmp")
+        shutil.copyfile(course / "gradebook.db", tmp_db)
+        os.replace(tmp_db, cached)
+    return cached
+
+
+def check_notebook(path: str | os.PathLike, *, root: Path | None = None, feedback_dir: Path | None = None,
+                   cell_timeout: float | None = None) -> CheckResult:
+    """Grade a copy of the notebook at ``path`` against the full tests; ``path`` itself is never written.
+
+    Args:
+        path: a learner's notebook of one of the course's assignments (any name, any folder).
+        root: the course root (default: found from this package, see ``course_root``).
+        feedback_dir: where the feedback HTML goes (default: ``<course cache>/feedback/<assignment>``).
+        cell_timeout: seconds a cell may run (default: the course's ``Execute.timeout``).
+    """
+    t0 = time.perf_counter()
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}")
+    root = Path(root) if root else course_root()
+    skip_slow_imports()
+    bindir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` from PATH
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    assignment, nb_name = find_assignment(path, root)
+    template = _template_gradebook(root, assignment)
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+        course = scratch_course(root, assignment, Path(tmp) / "course", gradebook=template)
+        sub = course / "submitted" / STUDENT / assignment
+        sub.mkdir(parents=True)
+        # the other notebooks of a multi-notebook assignment count as not done
+        shutil.copyfile(path, sub / nb_name)
+        grade_in_place(course, assignment, STUDENT, cell_timeout=cell_timeout, feedback=True)
+        items = [i for i in read_scores(course, assignment, STUDENT) if i.notebook == Path(nb_name).stem]
+        html = course / "feedback" / STUDENT / assignment / (Path(nb_name).stem + ".html")
+        if feedback_dir is None:
+            from course_lib.data.corpora import cache_dir
+            feedback_dir = cache_dir() / "feedback" / assignment
+        feedback_dir = Path(feedback_dir)
+        feedback_dir.mkdir(parents=True, exist_ok=True)
+        dest = feedback_dir / (path.stem + ".html")
+        shutil.copyfile(html, dest)
+    return CheckResult(assignment, nb_name, items, dest, time.perf_counter() - t0)
+
+
+def format_report(res: CheckResult) -> str:
+    """A plain-text table: one row per graded item, the total, and the feedback's path."""
+    rows = [("item", "points", "max", "graded by")]
+    for i in res.items:
+        score = "-" if i.score is None else f"{i.score:g}"
+        rows.append((i.grade_id, score, f"{i.max_score:g}", "tests" if i.auto else "instructor"))
+    w = [max(len(r[k]) for r in rows) for k in range(4)]
+    line = lambda r: f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:>{w[2]}}  {r[3]}"  # noqa: E731
+    out = [f"{res.assignment} ({res.notebook}): graded a copy against the full tests", line(rows[0]),
+           "-" * (sum(w) + 6 + len("instructor"))]
+    out += [line(r) for r in rows[1:]]
+    out.append(f"total (auto-graded): {res.auto_score:g} / {res.auto_max:g}"
+               + (f"   + {res.manual_max:g} points of written answers, graded by your instructor"
+                  if res.manual_max else ""))
+    out.append(f"feedback (every test's output): {res.feedback_html}")
+    out.append(f"checked in {res.seconds:.1f} s")
+    return "\n".join(out)

@@ -1,0 +1,240 @@
+"""The student's path in a real browser: Debian's Chromium driven by Playwright, JupyterLab on localhost.
+
+1. Lecture 1 (a copy with ``FAST = True``): Run All from the menu, wait until every cell has run and the
+   kernel is idle, save; the saved notebook has outputs and no error. A screenshot goes to
+   ``$COURSE_ARTIFACTS`` (default: a temporary folder; its path is printed).
+2. A released assignment: nbgrader's Validate button reports success on a solved copy (the release with
+   the source's solutions pasted into its answer cells) and failures on the blank release.
+
+Set-up installs what is missing (``tools/install_browser.sh``: apt's chromium, pip's playwright; never a
+browser download). Everything but localhost is blocked in the browser.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.grading import assignment_names
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+LECTURE = REPO / "lectures" / "01_word_embeddings.ipynb"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+def _ensure_browser() -> None:
+    try:
+        import playwright  # noqa: F401
+        have = Path(CHROMIUM).exists()
+    except ImportError:
+        have = False
+    if have:
+        return
+    out = subprocess.run(["bash", str(REPO / "tools" / "install_browser.sh")], capture_output=True, text=True,
+                         timeout=900)
+    if out.returncode != 0:
+        if os.geteuid() != 0:
+            pytest.skip(f"chromium/playwright missing and cannot be installed without root:\n{out.stderr}")
+        pytest.fail(f"tools/install_browser.sh failed:\n{out.stdout}\n{out.stderr}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    d = Path(os.environ.get("COURSE_ARTIFACTS") or tmp_path_factory.mktemp("artifacts"))
+    d.mkdir(parents=True, exist_ok=True)
+    print(f"browser artifacts in {d}")
+    return d
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 with a token, serving a scratch folder: (base_url, token, folder)."""
+    _ensure_browser()
+    folder = tmp_path_factory.mktemp("lab")
+    # same cell time limits as the course's grading (nbgrader's Validate reads this)
+    shutil.copyfile(REPO / "assignments" / "nbgrader_config.py", folder / "nbgrader_config.py")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "OMP_NUM_THREADS": "1",
+           "COURSE_PROGRESS": "0", "COURSE_LIVE_PLOT": "0", "JUPYTER_CONFIG_DIR": str(folder / ".jupyter-config")}
+    log = open(folder / "lab.log", "w")
+    proc = subprocess.Popen(
+        [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={folder}", "--ServerApp.open_browser=False",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("JupyterLab did not start:\n" + (folder / "lab.log").read_text()[-3000:])
+                time.sleep(1)
+        yield base, token, folder
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, lab):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    blocked = []
+
+    def route(r):
+        host = re.match(r"^[a-z]+://([^/:]+)", r.request.url)
+        if r.request.url.startswith(("data:", "blob:")) or (host and host.group(1) in ("127.0.0.1", "localhost")):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+    ctx.route("**/*", route)
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    print("blocked outside requests:", blocked[:5], f"({len(blocked)})")
+    ctx.close()
+
+
+def _kernels_idle(base: str, token: str) -> bool:
+    with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as r:
+        ks = json.load(r)
+    return bool(ks) and all(k["execution_state"] == "idle" for k in ks)
+
+
+def _open(page, lab, name: str) -> None:
+    base, token, _ = lab
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+    # the kernel has started when the toolbar's status says idle
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.jp-Notebook-ExecutionIndicator'))"
+                           ".some(e => e.getAttribute('data-status') === 'idle')", timeout=120_000)
+
+
+def _menu(page, top: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).first.click()
+
+
+def test_lecture1_run_all_fast(page, lab, artifacts):
+    if not LECTURE.exists():
+        pytest.skip(f"{LECTURE.relative_to(REPO)} is not written yet")
+    base, token, folder = lab
+    nb = nbformat.read(LECTURE, as_version=4)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert params and "FAST = False" in params[0].source, "lecture 1 needs a parameters cell with FAST = False"
+    params[0].source = params[0].source.replace("FAST = False", "FAST = True")
+    nbformat.write(nb, folder / "lecture01.ipynb")
+    n_code = sum(c.cell_type == "code" for c in nb.cells)
+
+    _open(page, lab, "lecture01.ipynb")
+    t0 = time.time()
+    _menu(page, "Run", "Run All Cells")
+    # done when every code cell shows an execution count (none pending "[*]") and the kernel is idle
+    page.wait_for_function(
+        "n => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
+        ".map(e => e.textContent.trim()); return p.length === n && p.every(t => /^\\[\\d+\\]:$/.test(t)); }",
+        arg=n_code, timeout=600_000)
+    while not _kernels_idle(base, token):
+        time.sleep(0.5)
+    secs = time.time() - t0
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(2000)
+    # scroll to the first figure so the screenshot shows a plot
+    imgs = page.locator(".jp-OutputArea-output img")
+    if imgs.count():
+        imgs.first.scroll_into_view_if_needed()
+    shot = artifacts / "lecture01_fast.png"
+    page.screenshot(path=str(shot))
+    print(f"lecture 1 ran in the browser in {secs:.0f} s; screenshot {shot}")
+
+    dom_errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] "
+                              ":text('Traceback')").count()
+    saved = nbformat.read(folder / "lecture01.ipynb", as_version=4)
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(saved.cells) if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert not errors and not dom_errors, f"error outputs: {errors}"
+    assert all(c.execution_count for c in saved.cells if c.cell_type == "code")
+    assert imgs.count() > 0, "lecture 1 shows no figure"
+
+
+def _solved_copy(name: str) -> nbformat.NotebookNode:
+    """The release of assignment ``name`` with the source's solutions in its answer cells."""
+    src = sorted((REPO / "assignments" / "source" / name).glob("*.ipynb"))[0]
+    rel = nbformat.read(REPO / "assignments" / "release" / name / src.name, as_version=4)
+    sols = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(src, as_version=4).cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+    for c in rel.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if meta.get("solution") and c.cell_type == "code":
+            c.source = sols[meta["grade_id"]].replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION", "")
+    return rel
+
+
+def _validate(page, lab, name: str) -> str:
+    _open(page, lab, name)
+    page.locator(".jp-NotebookPanel-toolbar .jp-ToolbarButtonComponent", has_text="Validate").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=600_000)
+    text = dialog.inner_text()
+    page.locator(".jp-Dialog .jp-mod-accept, .jp-Dialog button").last.click()
+    return text
+
+
+def test_validate_button(page, lab, artifacts):
+    names = [n for n in assignment_names(REPO / "assignments")
+             if (REPO / "assignments" / "release" / n).is_dir()]
+    if not names:
+        pytest.skip("no released assignment yet")
+    name = names[0]
+    _, _, folder = lab
+    nbformat.write(_solved_copy(name), folder / "solved.ipynb")
+    blank = sorted((REPO / "assignments" / "release" / name).glob("*.ipynb"))[0]
+    shutil.copyfile(blank, folder / "blank.ipynb")
+
+    ok = _validate(page, lab, "solved.ipynb")
+    page.screenshot(path=str(artifacts / "validate_solved.png"))
+    assert "Success! Your notebook passes all the tests." in ok, ok[:2000]
+
+    bad = _validate(page, lab, "blank.ipynb")
+    assert "Success" not in bad and ("The following cell failed" in bad or "NotImplementedError" in bad), bad[:2000]
+    print(f"Validate on {name}: solved -> success; blank -> {bad.count('The following cell failed')} failed cell(s)")
