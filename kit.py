@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}", f"--port={a.port}"]
     if a.no_browser:
         cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and cloud machines often run as root
     say("starting JupyterLab: open lectures/01_word_embeddings.ipynb to begin")
     env = dict(os.environ)
     env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")

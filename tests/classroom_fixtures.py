@@ -120,3 +120,36 @@ def expected_auto(variant: str) -> dict[str, float]:
 
 def write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=1))
+
+
+def real_variant(name: str, variant: str, course: Path = COURSE) -> nbformat.NotebookNode:
+    """A student's copy of a real assignment's (first) released notebook, filled in as ``variant`` says.
+
+    ``solved``: the source's solutions pasted into the answer cells; ``blank``: the release as is;
+    ``partial``: every second code answer left blank; ``loop``: the first code answer starts with an
+    endless loop; ``crash``: the second code answer starts by killing the kernel.
+    """
+    src = sorted((course / "source" / name).glob("*.ipynb"))[0]
+    rel = nbformat.read(course / "release" / name / src.name, as_version=4)
+    if variant == "blank":
+        return rel
+    sols = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(src, as_version=4).cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+    answer_cells = [c for c in rel.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    code_answers = [c for c in answer_cells if c.cell_type == "code"]
+    for c in answer_cells:
+        c.source = "\n".join(ln for ln in sols[c.metadata["nbgrader"]["grade_id"]].splitlines()
+                             if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    if variant == "partial":
+        blank = {c.metadata["nbgrader"]["grade_id"]: c.source for c in
+                 nbformat.read(course / "release" / name / src.name, as_version=4).cells}
+        for c in code_answers[::2]:
+            c.source = blank[c.metadata["nbgrader"]["grade_id"]]
+    elif variant == "loop":
+        code_answers[0].source = "while True:\n    pass\n" + code_answers[0].source
+    elif variant == "crash":
+        code_answers[min(1, len(code_answers) - 1)].source = "import os\nos._exit(1)\n" + \
+            code_answers[min(1, len(code_answers) - 1)].source
+    elif variant != "solved":
+        raise ValueError(f"variant must be solved, blank, partial, loop or crash, not {variant!r}")
+    return rel

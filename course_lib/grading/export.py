@@ -29,7 +29,8 @@ def item_columns(root: Path, assignment: str) -> list[tuple[str, str, float]]:
 
 def score_table(root: Path, assignment: str) -> tuple[list[str], list[list]]:
     """Header and rows: ``student_id``, one column ``notebook/grade_id`` per item, ``total``, ``max_total``,
-    ``needs_manual_grade``. An item not graded yet (a written answer) is an empty cell."""
+    ``needs_manual_grade``. An item waiting for a human grader (a written answer) is an empty cell;
+    nbgrader itself gives 0 to a written answer left exactly as released."""
     from nbgrader.api import Gradebook
 
     root = Path(root)
@@ -43,8 +44,12 @@ def score_table(root: Path, assignment: str) -> tuple[list[str], list[list]]:
             scores = {}
             for nb in sub.notebooks:
                 for g in nb.grades:
-                    scores[(nb.name, g.name)] = g.score if (g.auto_score is not None or
-                                                            g.manual_score is not None) else None
+                    if g.manual_score is not None:
+                        scores[(nb.name, g.name)] = g.manual_score + (g.extra_credit or 0.0)
+                    elif not g.needs_manual_grade and g.auto_score is not None:
+                        scores[(nb.name, g.name)] = g.auto_score + (g.extra_credit or 0.0)
+                    else:
+                        scores[(nb.name, g.name)] = None  # waits for a human grader
             vals = [scores.get((nb, gid)) for nb, gid, _ in cols]
             rows.append([sub.student.id] + ["" if v is None else round(float(v), 4) for v in vals] +
                         [round(sum(v or 0.0 for v in vals), 4), sum(p for _, _, p in cols),

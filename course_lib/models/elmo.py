@@ -39,7 +39,7 @@ __all__ = [
     "CHAR_PAD", "BOW", "EOW", "N_CHAR_IDS", "encode_chars", "CharCNN", "Highway", "BiLMConfig", "BiLM",
     "BiLMOutput", "reverse_padded", "ScalarMix", "layer_representations", "cosine_matrix",
     "within_across_similarity", "nearest_tokens", "lm_chunks", "pretrained_bilm", "bilm_perplexity",
-    "token_vectors", "save_bilm", "load_bilm", "SENSE_EXAMPLES", "sense_sentences",
+    "token_vectors", "embed_sentences", "save_bilm", "load_bilm", "SENSE_EXAMPLES", "sense_sentences",
 ]
 
 # character ids: 0 = padding, 1 = begin of word, 2 = end of word, 3 + byte for each UTF-8 byte
@@ -109,7 +109,9 @@ class CharCNN(nn.Module):
     window starting at character ``p`` covers characters ``p .. p+k-1`` (zeros past the end).
     Only windows that *start on a real character* count: the max-pool over positions ignores
     the others, so the vector of a word does not depend on how much padding follows it.
-    Then ``tanh``, an optional highway layer and a linear projection to ``out_dim``.
+    Then ``tanh``, an optional highway layer, a linear projection to ``out_dim`` and a layer
+    normalisation (which keeps the LSTMs' inputs at a scale where their gates do not saturate;
+    without it, Adam quickly grows the projection until they do and the LM stops learning).
 
     Args:
         out_dim: size of the token vector.
@@ -118,7 +120,7 @@ class CharCNN(nn.Module):
         highway: add one :class:`Highway` layer.
 
     Shapes: ``chars: (batch, time, n_chars) long -> (batch, time, out_dim)``; an all-padding
-    word (a padded time step) gets the projection of the zero vector (it is masked later anyway).
+    word (a padded time step) gets a constant vector (it is masked later anyway).
     """
 
     def __init__(self, out_dim: int = 128, char_dim: int = 16,
@@ -134,6 +136,7 @@ class CharCNN(nn.Module):
         n_total = sum(n for _, n in self.filters)
         self.highway = Highway(n_total) if highway else None
         self.proj = nn.Linear(n_total, out_dim)
+        self.norm = nn.LayerNorm(out_dim)
 
     def pooled_features(self, chars: torch.Tensor) -> torch.Tensor:
         """The max-pooled convolution features, before tanh. ``(batch, time, n_chars) -> (batch, time, n_total)``."""
@@ -156,7 +159,7 @@ class CharCNN(nn.Module):
         h = torch.tanh(self.pooled_features(chars))
         if self.highway is not None:
             h = self.highway(h)
-        return self.proj(h)
+        return self.norm(self.proj(h))
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -355,7 +358,7 @@ def within_across_similarity(vectors: torch.Tensor, senses: Sequence[Any]) -> tu
     """
     if vectors.dim() != 2 or len(senses) != vectors.shape[0]:
         raise ValueError(f"need vectors (n, dim) and n sense labels, got {tuple(vectors.shape)} and {len(senses)}")
-    sim = cosine_matrix(vectors.float())
+    sim = cosine_matrix(vectors.detach().float())
     lab = list(senses)
     same = torch.tensor([[x == y for y in lab] for x in lab])
     upper = torch.ones_like(same).triu(diagonal=1)
@@ -404,6 +407,27 @@ def token_vectors(model: BiLM, sentences: Sequence[Sequence[str]], positions: Se
         reps = layer_representations(model(chars.to(device), mask.to(device)))  # (3, b, t, 2d)
         pos = torch.tensor(positions[s:s + batch_size], device=device)
         rows.append(reps[:, torch.arange(len(pos), device=device), pos].cpu())
+    model.train(was)
+    return torch.cat(rows, dim=1)
+
+
+@torch.no_grad()
+def embed_sentences(model: BiLM, sentences: Sequence[Sequence[str]], batch_size: int = 64) -> torch.Tensor:
+    """Per-layer vectors of every word of every sentence, concatenated in reading order.
+
+    Returns:
+        ``(3, n_words, 2 * dim)`` with ``n_words = sum(len(s) for s in sentences)``; row ``k`` is the
+        ``k``-th word when the sentences are read one after the other.
+    """
+    was = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    rows = []
+    for s in range(0, len(sentences), batch_size):
+        chars, mask = encode_chars(sentences[s:s + batch_size], model.config.max_chars)
+        mask = mask.to(device)
+        reps = layer_representations(model(chars.to(device), mask))        # (3, b, t, 2d)
+        rows.append(reps[:, mask].cpu())                                   # (3, real words, 2d), row-major
     model.train(was)
     return torch.cat(rows, dim=1)
 

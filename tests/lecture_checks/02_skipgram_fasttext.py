@@ -5,7 +5,7 @@ def check(summary: dict, fast: bool) -> None:
     s = summary
     assert s["softmax_over_negsampling_time"] > 2, s["softmax_over_negsampling_time"]
     assert s["ours_final_loss"] < 0.85 * s["ours_first_loss"]
-    assert 0.4 < s["wordsim353_coverage"] <= 1.0
+    assert (0.4 if fast else 0.6) < s["wordsim353_coverage"] <= 1.0
     # on a par with gensim (WordSim353 on ~150-230 pairs is noisy: a wider margin in FAST mode)
     margin = 0.08 if fast else 0.03
     assert s["ours_wordsim353"] >= s["gensim_wordsim353"] - margin, (s["ours_wordsim353"], s["gensim_wordsim353"])
