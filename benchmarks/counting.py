@@ -19,7 +19,7 @@ import torch
 from course_lib.formal_languages import counting_experiment
 
 # per language: (hidden units, steps, target N for the LSTM)
-SETTINGS = {2: (8, 1500, 30), 3: (16, 2000, 20)}
+SETTINGS = {2: (8, 2500, 30), 3: (16, 2000, 20)}
 NAMES = {2: "a^n b^n", 3: "a^n b^n c^n"}
 LABEL = {"elman": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 

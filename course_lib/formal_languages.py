@@ -292,7 +292,7 @@ LOSSES = {"next": _ce_loss, "set": _set_loss}
 
 
 def train_counting(kind: str, num_letters: int = 2, seed: int = 0, hidden_size: int = 8, steps: int = 1000,
-                   train_max_n: int = 10, batch_size: int = 32, lr: float = 0.01, max_n: int = 100,
+                   train_max_n: int = 10, batch_size: int = 32, lr: float = 0.02, max_n: int = 100,
                    clip_grad_norm: float = 1.0, keep_model: bool = True, loss: str = "set") -> CountingRun:
     """Train one model on ``n = 1 .. train_max_n`` (through ``course_lib.train.fit``, fixed ``steps``) and
     measure how far it generalises (``largest_correct_n`` up to ``max_n``). CPU, deterministic per seed.

@@ -142,7 +142,8 @@ def real_variant(name: str, variant: str, course: Path = COURSE) -> nbformat.Not
                              if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
     if variant == "partial":
         blank = {c.metadata["nbgrader"]["grade_id"]: c.source for c in
-                 nbformat.read(course / "release" / name / src.name, as_version=4).cells}
+                 nbformat.read(course / "release" / name / src.name, as_version=4).cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
         for c in code_answers[::2]:
             c.source = blank[c.metadata["nbgrader"]["grade_id"]]
     elif variant == "loop":

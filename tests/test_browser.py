@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LECTURE = REPO / "lectures" / "01_word_embeddings.ipynb"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(tempfile.gettempdir())  # set by the artifacts fixture
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
@@ -63,14 +64,15 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory) -> Path:
-    d = Path(os.environ.get("COURSE_ARTIFACTS") or tmp_path_factory.mktemp("artifacts"))
+    global ARTIFACTS
+    d = ARTIFACTS = Path(os.environ.get("COURSE_ARTIFACTS") or tmp_path_factory.mktemp("artifacts"))
     d.mkdir(parents=True, exist_ok=True)
     print(f"browser artifacts in {d}")
     return d
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, artifacts):
     """JupyterLab on 127.0.0.1 with a token, serving a scratch folder: (base_url, token, folder)."""
     _ensure_browser()
     folder = tmp_path_factory.mktemp("lab")
@@ -143,13 +145,35 @@ def _kernels_idle(base: str, token: str) -> bool:
     return bool(ks) and all(k["execution_state"] == "idle" for k in ks)
 
 
+def _accept_kernel_dialog(page) -> bool:
+    """Answer JupyterLab's "Select Kernel" dialog (it can pop up when a session starts) with its default."""
+    dlg = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dlg.count() and dlg.first.is_visible():
+        dlg.first.locator(".jp-mod-accept").click()
+        return True
+    return False
+
+
+def _wait(page, what: str, js, timeout: float, arg=None) -> None:
+    """Poll ``js`` (JavaScript function, or Python ``f(page)``) until true, answering kernel dialogs meanwhile."""
+    t0 = time.time()
+    while not (js(page) if callable(js) else page.evaluate(js, arg)):
+        _accept_kernel_dialog(page)
+        if time.time() > t0 + timeout:
+            page.screenshot(path=str(ARTIFACTS / "timeout.png"))
+            raise TimeoutError(f"waited {timeout:.0f} s for {what}; screenshot {ARTIFACTS / 'timeout.png'}")
+        if int(time.time() - t0) % 30 == 0:
+            page.screenshot(path=str(ARTIFACTS / "waiting.png"))  # to look at while a slow run goes on
+        page.wait_for_timeout(500)
+
+
 def _open(page, lab, name: str) -> None:
     base, token, _ = lab
     page.goto(f"{base}/lab/tree/{name}?token={token}")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
-    # the kernel has started when the toolbar's status says idle
-    page.wait_for_function("() => Array.from(document.querySelectorAll('.jp-Notebook-ExecutionIndicator'))"
-                           ".some(e => e.getAttribute('data-status') === 'idle')", timeout=120_000)
+    page.wait_for_timeout(3000)  # let the session start (JupyterLab may ask which kernel)
+    # the kernel has started when the server says it is idle
+    _wait(page, "the kernel to start", lambda _: _kernels_idle(base, token), 180)
 
 
 def _menu(page, top: str, item: str) -> None:
@@ -172,38 +196,45 @@ def test_lecture1_run_all_fast(page, lab, artifacts):
     t0 = time.time()
     _menu(page, "Run", "Run All Cells")
     # done when every code cell shows an execution count (none pending "[*]") and the kernel is idle
-    page.wait_for_function(
-        "n => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
-        ".map(e => e.textContent.trim()); return p.length === n && p.every(t => /^\\[\\d+\\]:$/.test(t)); }",
-        arg=n_code, timeout=600_000)
+    _wait(page, "every cell to run",
+          "n => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
+          ".map(e => e.textContent.trim()); return p.length === n && p.every(t => /^\\[\\d+\\]:$/.test(t)); }",
+          600, arg=n_code)
     while not _kernels_idle(base, token):
         time.sleep(0.5)
     secs = time.time() - t0
     page.keyboard.press("Control+s")
-    page.wait_for_timeout(2000)
-    # scroll to the first figure so the screenshot shows a plot
-    imgs = page.locator(".jp-OutputArea-output img")
-    if imgs.count():
-        imgs.first.scroll_into_view_if_needed()
+    saved_path, deadline = folder / "lecture01.ipynb", time.time() + 60
+    while not all(c.execution_count for c in nbformat.read(saved_path, as_version=4).cells if c.cell_type == "code"):
+        assert time.time() < deadline, "the executed notebook was not saved"
+        page.wait_for_timeout(1000)
+    saved = nbformat.read(saved_path, as_version=4)
+    figures = [i for i, c in enumerate(saved.cells) if c.cell_type == "code"
+               and any("image/png" in o.get("data", {}) for o in c.outputs)]
+    assert figures, "lecture 1 shows no figure"
+    # the screenshot shows the first figure: go up from the last cell in command mode ("k")
+    page.keyboard.press("Escape")
+    for _ in range(len(saved.cells) - 1 - figures[0]):
+        page.keyboard.press("k")
+    page.wait_for_timeout(1500)
     shot = artifacts / "lecture01_fast.png"
     page.screenshot(path=str(shot))
     print(f"lecture 1 ran in the browser in {secs:.0f} s; screenshot {shot}")
 
     dom_errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] "
                               ":text('Traceback')").count()
-    saved = nbformat.read(folder / "lecture01.ipynb", as_version=4)
     errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(saved.cells) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not errors and not dom_errors, f"error outputs: {errors}"
     assert all(c.execution_count for c in saved.cells if c.cell_type == "code")
-    assert imgs.count() > 0, "lecture 1 shows no figure"
 
 
 def _validate(page, lab, name: str, shot: Path) -> str:
     _open(page, lab, name)
     page.locator(".jp-NotebookPanel-toolbar .jp-ToolbarButtonComponent", has_text="Validate").click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.wait_for(timeout=600_000)
+    dialog = page.locator(".jp-Dialog").filter(has_not_text="Select Kernel")
+    _wait(page, "the validation result", "() => Array.from(document.querySelectorAll('.jp-Dialog'))"
+          ".some(d => !d.textContent.includes('Select Kernel'))", 600)
     text = dialog.inner_text()
     page.screenshot(path=str(shot))
     page.locator(".jp-Dialog .jp-mod-accept, .jp-Dialog button").last.click()

@@ -87,3 +87,21 @@ def test_bad_arguments_are_named():
         DeepRNN(3, 4)(torch.randn(1, 3, 2))
     with pytest.raises(ValueError, match="batch_first"):
         DeepRNN.from_torch(nn.RNN(3, 4))
+
+
+def test_sequence_tagger_hand_and_torch_agree_on_a_padded_batch():
+    from course_lib.models.deep import SequenceTagger
+
+    torch.manual_seed(4)
+    fast = SequenceTagger(20, n_tags=3, embed_size=5, hidden_size=4, num_layers=2, bidirectional=True)
+    hand = SequenceTagger(20, n_tags=3, embed_size=5, hidden_size=4, num_layers=2, bidirectional=True, impl="hand")
+    hand.embed.load_state_dict(fast.embed.state_dict())
+    hand.out.load_state_dict(fast.out.state_dict())
+    hand.rnn = DeepRNN.from_torch(fast.rnn)
+    tokens = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0]])
+    mask = tokens != 0
+    got, expected = hand(tokens, mask), fast(tokens, mask)
+    assert got.shape == (2, 4, 3)
+    torch.testing.assert_close(got[mask], expected[mask], atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="impl must be"):
+        SequenceTagger(20, impl="cuda")

@@ -149,7 +149,11 @@ def check_notebook(path: str | os.PathLike, *, root: Path | None = None, feedbac
         # the other notebooks of a multi-notebook assignment count as not done
         shutil.copyfile(path, sub / nb_name)
         grade_in_place(course, assignment, STUDENT, cell_timeout=cell_timeout, feedback=True)
-        items = [i for i in read_scores(course, assignment, STUDENT) if i.notebook == Path(nb_name).stem]
+        from course_lib.grading.export import item_columns
+
+        order = {gid: k for k, (nb, gid, _) in enumerate(item_columns(root, assignment))}
+        items = sorted((i for i in read_scores(course, assignment, STUDENT) if i.notebook == Path(nb_name).stem),
+                       key=lambda i: order.get(i.grade_id, len(order)))  # in the notebook's order
         html = course / "feedback" / STUDENT / assignment / (Path(nb_name).stem + ".html")
         if feedback_dir is None:
             from course_lib.data.corpora import cache_dir

@@ -595,7 +595,7 @@ def load_bilm(path: Any) -> tuple[BiLM, list[str], dict[str, Any]]:
 
 def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = None, steps: int = 700,
                     batch_size: int = 32, chunk_len: int = 40, lr: float = 3e-3, seed: int = 0,
-                    device: Any = None, retrain: bool = False,
+                    device: Any = None, retrain: bool = False, train_if_missing: bool = True,
                     verbose: bool = True) -> tuple[BiLM, list[str], dict[str, Any]]:
     """Train a :class:`BiLM` on the Wikipedia extract, or reload it from the cache.
 
@@ -607,6 +607,7 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
     reserved ids). Training goes through :func:`course_lib.train.fit` with Adam for ``steps`` steps.
 
     The file is ``cache_dir()/bilm_<hash of all settings>.pt``; it is reused unless ``retrain``.
+    With ``train_if_missing=False`` a missing file raises ``FileNotFoundError`` instead of training.
 
     Returns:
         ``(model, vocab itos, info)``; ``info`` has ``"history"``, ``"perplexity"``
@@ -630,6 +631,8 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
             return model, itos, info
         except Exception as exc:  # noqa: BLE001 - a damaged cache file is retrained
             print(f"could not read {path} ({exc}); training again")
+    if not train_if_missing:
+        raise FileNotFoundError(f"no trained biLM with these settings in the cache ({path})")
 
     from course_lib.data.tasks import split_by_position
 
@@ -656,7 +659,8 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
     train_dl = make_loader(train_ds, batch_size, shuffle=True, collate_fn=collate, seed=seed, device=device)
     held_dl = make_loader(held_ds, 64, collate_fn=collate, device=device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100) * max(0.1, 1 - s / steps))
+    warmup = min(100, max(1, steps // 7))       # linear warm-up, then linear decay to 10 %
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.1, 1 - s / steps))
     history = fit(model, _lm_loss, train_dl, opt, steps=steps, val_loader=held_dl,
                   val_every=max(1, steps // 5), scheduler=sched, clip_grad_norm=1.0, device=device, log_every=20)
     model.cpu().eval()

@@ -2,9 +2,15 @@
 
 The slides write the score as ``s(w, c) = sum_{g in G_w} z_g . v_c``: ``G_w`` holds the word
 itself and its character n-grams of 3 to 6 characters, taken from ``"<" + w + ">"``
-(:func:`course_lib.embeddings.char_ngrams`). fastText (and gensim) use the *mean* of those
-vectors rather than the sum -- the same thing up to the factor ``1 / |G_w|``, which keeps the
-step size of plain SGD independent of the word's length; :class:`FastTextModel` does the same.
+(:func:`course_lib.embeddings.char_ngrams`). fastText uses the *mean* ``h_w`` of those vectors
+rather than the sum (the same up to the factor ``1 / |G_w|``); :class:`FastTextModel` does too.
+
+Training follows fastText's C++ code (and gensim's ``fasttext_fast_sentence_sg_neg``), which is
+*not* plain SGD on the mean: it computes the step that word2vec would give the input vector
+``h_w`` and adds that whole step to *every* row of ``G_w`` (:meth:`FastTextModel.sgd_step`). So
+``h_w`` itself moves by one full step, as a skip-gram word vector would, whatever the length of
+the word; the exact gradient of the mean would give each row only ``1 / |G_w|`` of it (about
+1/20 for a typical word), and the n-gram vectors would learn that much more slowly.
 
 N-grams are not stored in a dictionary: each one is hashed into one of ``buckets`` rows with
 32-bit FNV-1a over its UTF-8 bytes, exactly as fastText's C++ code does -- including its quirk
@@ -99,6 +105,10 @@ class FastTextModel(SkipGram):
     Attributes:
         rows: ``(V, L)`` long, the ``u`` rows of each word (its own row first), padded with 0.
         weights: ``(V, L)`` float, ``1 / |G_w|`` on real entries, 0 on padding.
+        lengths: ``(V,)`` long, ``|G_w|`` (1 + the number of n-grams).
+        flat_rows: ``(sum of lengths,)`` long, the same rows without padding, word after word;
+            word ``w``'s rows are ``flat_rows[flat_start[w] : flat_start[w] + lengths[w]]``.
+        flat_start: ``(V,)`` long.
     """
 
     def __init__(self, vocab: Vocab, dim: int = 100, minn: int = 3, maxn: int = 6, buckets: int = 200_000,
@@ -123,34 +133,62 @@ class FastTextModel(SkipGram):
             rows[i, 1:1 + len(gs)] = hashes[pos:pos + len(gs)]
             weights[i, : 1 + len(gs)] = 1.0 / (1 + len(gs))
             pos += len(gs)
+        lengths = torch.tensor([1 + len(gs) for gs in grams])  # (V,)
         self.register_buffer("rows", torch.from_numpy(rows))
         self.register_buffer("weights", torch.from_numpy(weights))
-        self.register_buffer("lengths", torch.tensor([1 + len(gs) for gs in grams]))  # (V,)
-        self.register_buffer("starts", torch.arange(V))  # (V,) row of `rows` for each word
+        self.register_buffer("lengths", lengths)
+        self.register_buffer("flat_rows", self.rows[self.weights > 0])  # row-major: word after word
+        self.register_buffer("flat_start", torch.cumsum(lengths, 0) - lengths)
 
     def target_vectors(self, targets: torch.Tensor) -> torch.Tensor:
-        """``targets: (B,)`` -> ``(B, D)``: the mean of each word's own and n-gram vectors."""
+        """``targets: (B,)`` -> ``h: (B, D)``, the mean of each word's own and n-gram vectors."""
         r, w = self.rows[targets], self.weights[targets]  # (B, L)
         return (self.u(r) * w[..., None]).sum(1)
+
+    def bags(self, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The ``u`` rows of several words, concatenated.
+
+        Args:
+            words: ``(W,)`` word ids.
+
+        Returns:
+            ``(rows (R,), offsets (W,), lengths (W,))``: word ``i``'s rows are
+            ``rows[offsets[i] : offsets[i] + lengths[i]]``, ``R = lengths.sum()``.
+        """
+        lengths = self.lengths[words]  # (W,)
+        offsets = torch.cumsum(lengths, 0) - lengths
+        shift = torch.repeat_interleave(self.flat_start[words] - offsets, lengths)  # (R,)
+        return self.flat_rows[shift + torch.arange(len(shift))], offsets, lengths
 
     @torch.no_grad()
     def sgd_step(self, targets: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor,
                  lr: float) -> torch.Tensor:
-        """word2vec's SGD step (see :func:`course_lib.models.skipgram.sgd_step`) for fastText.
+        """fastText's skip-gram step for a batch of pairs (in place). Returns ``(B,)`` losses.
 
-        The target vector is a weighted sum of rows, so each row receives its weight times the
-        step of the target vector -- as the fastText C++ code does. Returns ``(B,)`` losses.
+        For a pair ``(w, c)`` with noise words ``n_k``, as in fastText's C++ ``Model::update``
+        and gensim's ``fasttext_fast_sentence_sg_neg``:
+
+        1. ``h = mean_{g in G_w} u_g`` (the word's own row and its n-gram rows);
+        2. the context side is word2vec's (:func:`course_lib.models.skipgram.context_update`):
+           with ``g_j = lr * (label_j - sigma(h . v_j))``, ``v_j += g_j h``, and the step for the
+           input vector is ``e = sum_j g_j v_j``;
+        3. ``u_g += e`` for **every** ``g`` in ``G_w`` (a row listed twice gets it twice).
+
+        Step 3 is not the gradient of the loss of ``h``: that would add ``e / |G_w|`` to each
+        row. fastText's rule moves ``h`` by the full ``e``, like a skip-gram word vector.
+
+        The pairs of a batch all see the tables as they were before the step and their updates
+        are added up (word2vec and fastText update after every pair instead). Pairs with the same
+        target word share one ``h``, and their steps are summed before being spread over the
+        word's rows, so each distinct target costs one gather and one scatter of ``|G_w|`` rows.
         """
         table = self.u.weight.data
-        lengths = self.lengths[targets]  # (B,) rows per word, no padding
-        starts = self.starts[targets]
-        offsets = torch.cumsum(lengths, 0) - lengths  # (B,) where each bag starts in `flat`
-        flat = self.rows.view(-1)[torch.repeat_interleave(starts * self.rows.shape[1] - offsets, lengths)
-                                  + torch.arange(int(lengths.sum()))]  # (sum of lengths,)
-        w = torch.repeat_interleave(1.0 / lengths.float(), lengths)  # (sum of lengths,)
-        u = nn.functional.embedding_bag(flat, table, offsets, mode="mean")  # (B, D)
-        loss, step_u = context_update(u, self.v.weight.data, contexts, negatives, lr)
-        table.index_add_(0, flat, torch.repeat_interleave(step_u, lengths, dim=0).mul_(w[:, None]))
+        words, inverse = torch.unique(targets, return_inverse=True)  # (W,), (B,)
+        rows, offsets, lengths = self.bags(words)
+        h = nn.functional.embedding_bag(rows, table, offsets, mode="mean")  # (W, D)
+        loss, e = context_update(h[inverse], self.v.weight.data, contexts, negatives, lr)  # (B,), (B, D)
+        e_words = torch.zeros_like(h).index_add_(0, inverse, e)  # (W, D): summed over each word's pairs
+        table.index_add_(0, rows, e_words.repeat_interleave(lengths, dim=0))
         return loss
 
     @torch.no_grad()
