@@ -173,6 +173,9 @@ def _open(page, lab, name: str) -> None:
     page.goto(f"{base}/lab/tree/{name}?token={token}")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
     page.wait_for_timeout(3000)  # let the session start (JupyterLab may ask which kernel)
+    _wait(page, f"{name} to be the current tab",
+          "n => Array.from(document.querySelectorAll('.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current "
+          ".lm-TabBar-tabLabel')).some(e => e.textContent.trim() === n)", 120, arg=name)
     # the kernel has started when the server says it is idle
     _wait(page, "the kernel to start", lambda _: _kernels_idle(base, token), 180)
 
@@ -233,7 +236,8 @@ def test_lecture1_run_all_fast(page, lab, artifacts):
 def _validate(page, lab, name: str, shot: Path) -> str:
     _open(page, lab, name)
     # the Validate button of the notebook on show (other open notebooks have hidden ones)
-    page.locator(".jp-NotebookPanel-toolbar .jp-ToolbarButtonComponent:visible", has_text="Validate").click()
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar .jp-ToolbarButtonComponent",
+                 has_text="Validate").click()
     dialog = page.locator(".jp-Dialog").filter(has_not_text="Select Kernel")
     _wait(page, "the validation result", "() => Array.from(document.querySelectorAll('.jp-Dialog'))"
           ".some(d => !d.textContent.includes('Select Kernel'))", 600)
