@@ -5,18 +5,32 @@ Submodules (one idea each):
 
 - ``course_lib.env``       device choice, seeding, a one-line environment report
 - ``course_lib.check``     ``compare()`` for student-facing checks
-- ``course_lib.data``      vocabularies, tokenising, offline corpora, batching
-- ``course_lib.models``    hand-built cells and models that lectures reuse
+- ``course_lib.data``      vocabularies, tokenising, offline corpora, batching, tasks
+- ``course_lib.embeddings``  one-hot, lookup, cosine, neighbours, PPMI-SVD vectors (lecture 1)
+- ``course_lib.models``    hand-built cells and models the lectures reuse
 - ``course_lib.train``     ``fit()``: the trainer (clipping, bf16, checkpoints, live plot)
-- ``course_lib.evaluate``  word similarity, analogies, bits per character
+- ``course_lib.generate``  sampling with temperature / top-k, beam search
+- ``course_lib.evaluate``  word similarity, analogies
 - ``course_lib.viz``       the plots the lectures share
 - ``course_lib.grading``   the ``course`` command and nbgrader helpers
+
+The top-level names below are imported lazily, so ``import course_lib`` (and the ``course``
+command) does not pay for importing torch until it is needed.
 """
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from course_lib.check import compare
-from course_lib.env import choose_device, env_report, seed_everything
+_LAZY = {"compare": "course_lib.check", "choose_device": "course_lib.env", "env_report": "course_lib.env",
+         "seed_everything": "course_lib.env"}
 
-__all__ = ["compare", "choose_device", "env_report", "seed_everything", "__version__"]
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'course_lib' has no attribute {name!r}")
