@@ -170,8 +170,12 @@ def _wait(page, what: str, js, timeout: float, arg=None) -> None:
 
 def _open(page, lab, name: str) -> None:
     base, token, _ = lab
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
-    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+    # ?reset: start from an empty workspace, so a notebook opened by an earlier call is not restored
+    # in front of (or behind) this one
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}")
+    # "attached", not "visible": JupyterLab 4 renders cells in a windowed list whose nodes can be
+    # reported hidden while the panel lays out; the current-tab check below is the real wait
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.wait_for(state="attached")
     page.wait_for_timeout(3000)  # let the session start (JupyterLab may ask which kernel)
     _wait(page, f"{name} to be the current tab",
           "n => Array.from(document.querySelectorAll('.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current "
