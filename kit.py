@@ -61,13 +61,13 @@ def setup(python: str) -> None:
         say("installing the course kit and its dependencies")
         run(*pip, "-e", f"{ROOT}[test]")
         stamp.write_text(digest)
-    kernel_dir = Path(subprocess.run([str(PY), "-c", "from jupyter_core.paths import jupyter_data_dir;"
-                                      "print(jupyter_data_dir())"], capture_output=True, text=True,
-                                     check=True).stdout.strip()) / "kernels" / KERNEL
+    # the kernel lives inside .venv (--sys-prefix), so two checkouts of the course never overwrite each
+    # other's kernel; Jupyter run from a virtual environment looks there first
+    kernel_dir = VENV / "share" / "jupyter" / "kernels" / KERNEL
     if not (kernel_dir / "kernel.json").exists() or str(PY) not in (kernel_dir / "kernel.json").read_text():
         say(f"registering the Jupyter kernel '{KERNEL}'")
-        run(PY, "-m", "ipykernel", "install", "--user", "--name", KERNEL, "--display-name", "Python (RNN course)",
-            stdout=subprocess.DEVNULL)
+        run(PY, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL, "--display-name",
+            "Python (RNN course)", stdout=subprocess.DEVNULL)
     ensure_nbgrader_extensions()
 
 

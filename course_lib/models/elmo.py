@@ -38,7 +38,7 @@ from course_lib.data.batching import lengths_to_mask, masked_cross_entropy
 __all__ = [
     "CHAR_PAD", "BOW", "EOW", "N_CHAR_IDS", "encode_chars", "CharCNN", "Highway", "BiLMConfig", "BiLM",
     "BiLMOutput", "reverse_padded", "ScalarMix", "layer_representations", "cosine_matrix",
-    "within_across_similarity", "nearest_tokens", "lm_chunks", "pretrained_bilm", "bilm_perplexity",
+    "within_across_similarity", "context_parts", "nearest_tokens", "lm_chunks", "pretrained_bilm", "bilm_perplexity",
     "token_vectors", "embed_sentences", "save_bilm", "load_bilm", "SENSE_EXAMPLES", "sense_sentences",
 ]
 
@@ -370,6 +370,28 @@ def within_across_similarity(vectors: torch.Tensor, senses: Sequence[Any]) -> tu
     if not within.any() or not across.any():
         raise ValueError("need at least two occurrences of one sense and two different senses")
     return float(sim[within].mean()), float(sim[across].mean())
+
+
+def context_parts(vectors: torch.Tensor, rel_tol: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split each occurrence's vector into the word's average and what the context added.
+
+    Args:
+        vectors: ``(layers, n, dim)``: one vector per layer for ``n`` occurrences of *one* word.
+        rel_tol: a remainder shorter than ``rel_tol`` times the layer's mean vector length is float
+            rounding (layer 0 gives every occurrence the same vector) and is set to exactly zero.
+
+    Returns:
+        ``(parts, share)``: ``parts: (layers, n, dim)`` is ``vectors`` minus the per-layer mean over the
+        ``n`` occurrences; ``share: (layers,)`` is the mean of ``|part| / |vector|`` (0 for layer 0).
+    """
+    if vectors.dim() != 3 or vectors.shape[1] < 2:
+        raise ValueError(f"need vectors (layers, n >= 2, dim), got {tuple(vectors.shape)}")
+    v = vectors.detach().float()
+    parts = v - v.mean(dim=1, keepdim=True)
+    scale = v.norm(dim=2).mean(dim=1, keepdim=True)                      # (layers, 1)
+    parts = torch.where((parts.norm(dim=2) <= rel_tol * scale).unsqueeze(-1), torch.zeros_like(parts), parts)
+    share = (parts.norm(dim=2) / v.norm(dim=2).clamp_min(1e-12)).mean(dim=1)
+    return parts, share
 
 
 def nearest_tokens(query: torch.Tensor, bank: torch.Tensor, k: int = 5, exclude: Sequence[int] = ()
