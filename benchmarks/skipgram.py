@@ -19,6 +19,17 @@ from course_lib.models.fasttext import FastTextModel
 from course_lib.models.skipgram import SkipGram, SkipGramPairs, train_skipgram
 
 
+def train_gensim(name, g, sents, n_words, epochs):
+    """Build the vocabulary of gensim model ``g``, train it (timed) and return its row of the table."""
+    g.build_vocab(sents)
+    t0 = time.perf_counter()
+    g.train(sents, total_examples=len(sents), epochs=epochs)
+    secs = time.perf_counter() - t0
+    gvocab, gvecs = from_keyed_vectors(g.wv)
+    gws = word_similarity(gvecs, gvocab, wordsim353())
+    return (name, n_words * epochs / secs, secs, gws["spearman"], gws["covered"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=5)
@@ -48,13 +59,7 @@ def main() -> None:
         n_words = pairs.n_words
     g = Word2Vec(vector_size=args.dim, window=args.window, negative=args.negatives, sg=1, min_count=5,
                  sample=1e-3, workers=1, seed=args.seed + 1, alpha=0.025, min_alpha=1e-4)
-    g.build_vocab(sents)
-    t0 = time.perf_counter()
-    g.train(sents, total_examples=len(sents), epochs=args.epochs)
-    secs = time.perf_counter() - t0
-    gvocab, gvecs = from_keyed_vectors(g.wv)
-    gws = word_similarity(gvecs, gvocab, wordsim353())
-    rows.append(("gensim Word2Vec(sg=1)", n_words * args.epochs / secs, secs, gws["spearman"], gws["covered"]))
+    rows.append(train_gensim("gensim Word2Vec(sg=1)", g, sents, n_words, args.epochs))
     gw, gr = rows[-1][1], rows[-1][3]
     if args.fasttext:
         from gensim.models import FastText
@@ -68,13 +73,7 @@ def main() -> None:
                      ws["spearman"], ws["covered"]))
         g = FastText(vector_size=args.dim, window=args.window, negative=args.negatives, sg=1, min_count=5,
                      sample=1e-3, workers=1, seed=args.seed + 1, min_n=3, max_n=6, bucket=args.buckets)
-        g.build_vocab(sents)
-        t0 = time.perf_counter()
-        g.train(sents, total_examples=len(sents), epochs=args.epochs)
-        secs = time.perf_counter() - t0
-        gvocab, gvecs = from_keyed_vectors(g.wv)
-        gws = word_similarity(gvecs, gvocab, wordsim353())
-        rows.append(("gensim FastText(sg=1)", n_words * args.epochs / secs, secs, gws["spearman"], gws["covered"]))
+        rows.append(train_gensim("gensim FastText(sg=1)", g, sents, n_words, args.epochs))
     print(f"corpus: {len(sents)} sentences, {n_words} known words/epoch, vocab {len(vocab) - 4}; "
           f"epochs {args.epochs}, dim {args.dim}, window {args.window}, negatives {args.negatives}, 1 thread")
     print(f"{'model':38s} {'words/s':>9s} {'seconds':>8s} {'ratio':>6s} {'WordSim353':>10s} {'vs gensim':>9s} pairs")
