@@ -24,6 +24,9 @@ c.OverwriteCells.add_missing_cells = True
 # counts as an error for that item only.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# a kernel may take long to start while a class is graded in parallel on a busy machine: nbgrader's
+# default of 60 s failed one submission once in CI; the per-cell timeout above is what bounds work
+c.Execute.startup_timeout = 180
 c.Execute.allow_errors = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

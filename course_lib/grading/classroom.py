@@ -283,7 +283,8 @@ def _serve() -> int:
             grade_in_place(Path(job["root"]), job["assignment"], job["student"], cell_timeout=job.get("cell_timeout"))
             ans = {"status": "graded", "message": ""}
         except Exception as exc:  # noqa: BLE001 - reported for this submission only
-            ans = {"status": "error", "message": str(exc)[-3000:]}
+            msg = str(exc)  # nbgrader's traceback comes first, then its log: keep both ends
+            ans = {"status": "error", "message": msg if len(msg) <= 6000 else msg[:3000] + "\n...\n" + msg[-3000:]}
         out.write(json.dumps(ans) + "\n")
         out.flush()
     return 0
@@ -326,9 +327,14 @@ def autograde_class(root: Path, assignment: str, students: list[str] | None = No
             if worker is None or not worker.alive():
                 worker = _Worker(work / "workers.log")
             t0 = time.perf_counter()
+            job = {"root": str(scratch), "assignment": assignment, "student": student, "cell_timeout": cell_timeout}
             try:
-                ans = worker.run({"root": str(scratch), "assignment": assignment, "student": student,
-                                  "cell_timeout": cell_timeout}, wall_limit)
+                ans = worker.run(job, wall_limit)
+                if ans["status"] == "error":  # nbgrader itself failed (e.g. a kernel that did not start): once more
+                    if not worker.alive():
+                        worker = _Worker(work / "workers.log")
+                    retry = worker.run(job, wall_limit)
+                    ans = retry if retry["status"] != "error" else ans
             finally:
                 workers.put(worker if worker.alive() else None)
             return SubmissionResult(student, ans["status"], time.perf_counter() - t0, message=ans["message"])

@@ -113,7 +113,8 @@ def cmd_autograde(args) -> int:
     def show(r):
         items = " ".join(f"{i.grade_id}={'-' if i.score is None else f'{i.score:g}'}" for i in r.items)
         print(f"{r.student:<20} {r.status:<8} {r.seconds:6.1f} s  auto {r.auto_score:g}  {items}"
-              + (f"\n    {r.message.strip().splitlines()[-1] if r.message.strip() else ''}" if r.message else ""),
+              + ("" if not r.message.strip() else "\n    " + (r.message.strip().splitlines()[-1] if r.status != "error"
+                                                           else r.message.strip().replace("\n", "\n    "))),
               flush=True)
 
     results = autograde_class(root, args.assignment, args.student or None, jobs=args.jobs,
