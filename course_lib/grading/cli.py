@@ -112,10 +112,11 @@ def cmd_autograde(args) -> int:
 
     def show(r):
         items = " ".join(f"{i.grade_id}={'-' if i.score is None else f'{i.score:g}'}" for i in r.items)
+        msg = r.message.strip()
+        if msg and r.status != "error":
+            msg = msg.splitlines()[-1]       # an nbgrader failure is shown whole, anything else in one line
         print(f"{r.student:<20} {r.status:<8} {r.seconds:6.1f} s  auto {r.auto_score:g}  {items}"
-              + ("" if not r.message.strip() else "\n    " + (r.message.strip().splitlines()[-1] if r.status != "error"
-                                                           else r.message.strip().replace("\n", "\n    "))),
-              flush=True)
+              + ("\n    " + msg.replace("\n", "\n    ") if msg else ""), flush=True)
 
     results = autograde_class(root, args.assignment, args.student or None, jobs=args.jobs,
                               wall_limit=args.wall_limit, cell_timeout=args.cell_timeout, progress=show)

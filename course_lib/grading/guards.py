@@ -64,8 +64,8 @@ def graded_alone(namespace: dict[str, Any] | None = None, **replacements: Any
 
 @contextlib.contextmanager
 def _replace(ns: dict[str, Any], replacements: dict[str, Any]) -> Iterator[None]:
-    saved = {k: ns.get(k) for k in replacements}
-    missing = [k for k, v in saved.items() if v is None]
+    missing = [k for k in replacements if k not in ns]
+    saved = {k: ns[k] for k in replacements if k in ns}
     ns.update(replacements)
     try:
         yield

@@ -224,8 +224,9 @@ class BiLM(nn.Module):
     predicts ``w_{t+1}`` from its top state at ``t``; the backward LM runs two other LSTMs right
     to left and predicts ``w_{t-1}``. As in ELMo, layer 2 adds its input back (a residual
     connection, ``h2 = LSTM2(h1) + h1``): without it a 2-layer LM on this small corpus sits on the
-    unigram plateau (perplexity of word frequencies) for hundreds of steps. The two directions share the character encoder and the
-    output layer ``softmax(c + V h)`` over a capped vocabulary, nothing else.
+    unigram plateau (perplexity of word frequencies) for hundreds of steps. The two directions
+    share the character encoder and the output layer ``softmax(c + V h)`` over a capped
+    vocabulary, nothing else.
 
     Shapes: ``chars: (batch, time, max_chars)``, ``mask: (batch, time)`` (True on real words,
     a prefix of each row) -> :class:`BiLMOutput`.
@@ -252,18 +253,20 @@ class BiLM(nn.Module):
         if not torch.equal(mask, lengths_to_mask(lengths, mask.shape[1])):
             raise ValueError("mask must be True on a prefix of each row (right padding only)")
         x0 = self.encoder(chars)                                    # (b, t, dim)
-        fwd, h = [], x0
-        for j, lstm in enumerate(self.forward_lstms):
-            y, _ = lstm(self.drop(h))
-            h = y + h if j > 0 else y                               # residual around layer 2, as in ELMo
-            fwd.append(h)
-        bwd, h = [], reverse_padded(x0, lengths)                    # read each sentence right to left
-        for j, lstm in enumerate(self.backward_lstms):
+        fwd = self._stack(self.forward_lstms, x0)
+        bwd = self._stack(self.backward_lstms, reverse_padded(x0, lengths))   # read each sentence right to left
+        bwd = [reverse_padded(s, lengths) for s in bwd]                        # back to reading order
+        return BiLMOutput(x0, fwd, bwd, mask)
+
+    def _stack(self, lstms: nn.ModuleList, h: torch.Tensor) -> list[torch.Tensor]:
+        """Run ``h: (b, t, dim)`` through the stacked LSTMs of one direction; every layer's output.
+        Layers above the first add their input back (the residual connection, as in ELMo)."""
+        outs = []
+        for j, lstm in enumerate(lstms):
             y, _ = lstm(self.drop(h))
             h = y + h if j > 0 else y
-            bwd.append(h)
-        bwd = [reverse_padded(s, lengths) for s in bwd]             # back to reading order
-        return BiLMOutput(x0, fwd, bwd, mask)
+            outs.append(h)
+        return outs
 
     def lm_losses(self, chars: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor, int]:
