@@ -162,20 +162,40 @@ class CountingModel(nn.Module):
 
     ``forward(inputs (batch, time) ids) -> logits (batch, time, 6)``. Strings are right-padded and
     the layer reads left to right, so padding never changes the logits of real positions.
+
+    Args:
+        input_noise: standard deviation of Gaussian noise added to the one-hot inputs in training
+            mode only (``model.eval()`` reads clean inputs). A counter whose steps are not exactly
+            +1 / -1 stays correct on short strings; noise on every input makes such a counter fail
+            during training too, so training favours gates that saturate and count exactly.
+        forget_bias: LSTM only: the initial forget-gate bias ``b_f`` (2.0 starts every unit with
+            ``f = sigmoid(2) = 0.88``, keeping most of its cell). None keeps PyTorch's initialisation.
     """
 
-    def __init__(self, kind: str = "lstm", hidden_size: int = 8):
+    def __init__(self, kind: str = "lstm", hidden_size: int = 8, input_noise: float = 0.0,
+                 forget_bias: float | None = None):
         super().__init__()
         if kind not in _TORCH_LAYERS:
             raise ValueError(f"kind must be one of {sorted(_TORCH_LAYERS)}, got {kind!r}")
-        self.kind, self.hidden_size = kind, hidden_size
+        if input_noise < 0:
+            raise ValueError(f"input_noise must be >= 0 (a standard deviation), got {input_noise!r}")
+        if forget_bias is not None and kind != "lstm":
+            raise ValueError(f"forget_bias is for the LSTM only; a {kind!r} layer has no forget gate")
+        self.kind, self.hidden_size, self.input_noise = kind, hidden_size, float(input_noise)
         self.rnn = _TORCH_LAYERS[kind](len(SYMBOLS), hidden_size, batch_first=True)
         self.out = nn.Linear(hidden_size, len(SYMBOLS))  # V and c
+        if forget_bias is not None:
+            with torch.no_grad():  # PyTorch's gate order is i, f, g, o; b_f = b_ih[f] + b_hh[f]
+                self.rnn.bias_ih_l0[hidden_size:2 * hidden_size].fill_(forget_bias)
+                self.rnn.bias_hh_l0[hidden_size:2 * hidden_size].zero_()
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if inputs.dim() != 2 or inputs.is_floating_point():
             raise ValueError(f"inputs must be (batch, time) symbol ids, got {inputs.dtype} {tuple(inputs.shape)}")
-        h, _ = self.rnn(F.one_hot(inputs, len(SYMBOLS)).float())
+        x = F.one_hot(inputs, len(SYMBOLS)).float()
+        if self.training and self.input_noise > 0:
+            x = x + self.input_noise * torch.randn_like(x)
+        h, _ = self.rnn(x)
         return self.out(h)
 
     def hand_layer(self) -> nn.Module:
@@ -292,22 +312,26 @@ LOSSES = {"next": _ce_loss, "set": _set_loss}
 
 
 def train_counting(kind: str, num_letters: int = 2, seed: int = 0, hidden_size: int = 8, steps: int = 1000,
-                   train_max_n: int = 10, batch_size: int = 32, lr: float = 0.02, max_n: int = 100,
-                   clip_grad_norm: float = 1.0, keep_model: bool = True, loss: str = "set") -> CountingRun:
+                   train_max_n: int = 10, batch_size: int = 32, lr: float = 0.05, max_n: int = 100,
+                   clip_grad_norm: float = 1.0, keep_model: bool = True, loss: str = "set",
+                   input_noise: float = 0.2, forget_bias: float | None = 2.0) -> CountingRun:
     """Train one model on ``n = 1 .. train_max_n`` (through ``course_lib.train.fit``, fixed ``steps``) and
     measure how far it generalises (``largest_correct_n`` up to ``max_n``). CPU, deterministic per seed.
 
     ``loss="set"`` (default) trains each output ``sigmoid(o_t)`` to say whether a symbol may come
     next (while reading a's both ``a`` and ``b`` may); ``loss="next"`` is the usual softmax
     cross-entropy with the actual next symbol. Either way, predictions are the argmax of ``o_t``.
-    The learning rate decays linearly to 0 over ``steps``."""
+    The learning rate decays linearly to 0 over ``steps``. ``input_noise`` (training only) and
+    ``forget_bias`` (LSTM only; ignored for the other kinds, which have no forget gate) are passed to
+    :class:`CountingModel`; ``input_noise=0, forget_bias=None`` trains without either."""
     import time
 
     from course_lib.train import fit
 
     _check_n_k(train_max_n, num_letters)
     torch.manual_seed(seed)
-    model = CountingModel(kind, hidden_size)
+    model = CountingModel(kind, hidden_size, input_noise=input_noise,
+                          forget_bias=forget_bias if kind == "lstm" else None)
     batches = _training_batches(num_letters, train_max_n, batch_size, min(steps, 200), seed)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")

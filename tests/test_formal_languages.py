@@ -81,11 +81,13 @@ def test_largest_correct_n_of_a_model():
 
 
 def test_lstm_learns_to_count_a_little():
-    """A short training run: the LSTM gets every training length right (n <= 10)."""
-    run = train_counting("lstm", 2, seed=0, steps=500, max_n=30)
-    assert run.largest_n >= 20  # beyond the training lengths (28 at the time of writing)
-    assert run.final_loss < 0.1
-    cells = run.model.cell_states(torch.tensor([next_symbol_example(5)[0]]))
+    """Short training runs: the LSTM fits the training lengths (n <= 10) and, in most seeds, goes beyond."""
+    runs = [train_counting("lstm", 2, seed=seed, steps=500, max_n=30) for seed in (0, 1, 2)]
+    largest = sorted(r.largest_n for r in runs)
+    assert largest[0] >= 10, largest  # every seed gets the training lengths right
+    assert largest[1] >= 20, largest  # 2 of 3 seeds generalise ([11, 30, 30] at the time of writing)
+    assert max(r.final_loss for r in runs) < 0.1
+    cells = runs[0].model.cell_states(torch.tensor([next_symbol_example(5)[0]]))
     assert cells.shape == (1, 11, 8)
 
 
@@ -101,3 +103,20 @@ def test_recall_batch_places_the_key_at_distance_d():
         assert keys == [(8 - 2 - int(dist), int(a) + 1)]  # exactly one key, d fillers before the query
     with pytest.raises(ValueError, match="distances must lie"):
         recall_batch(2, [0, 3], max_distance=6)
+
+
+def test_input_noise_only_in_training_and_forget_bias():
+    torch.manual_seed(0)
+    model = CountingModel("lstm", 4, input_noise=0.5, forget_bias=2.0)
+    b_f = model.rnn.bias_ih_l0[4:8] + model.rnn.bias_hh_l0[4:8]  # gate order i, f, g, o
+    assert torch.allclose(b_f, torch.full((4,), 2.0))
+    x = torch.tensor([next_symbol_example(3)[0]])
+    model.eval()
+    clean = model(x)
+    assert torch.equal(clean, model(x))  # no noise when evaluating
+    model.train()
+    assert (model(x) - clean).abs().max() > 1e-3  # noisy inputs while training
+    with pytest.raises(ValueError, match="forget_bias is for the LSTM only"):
+        CountingModel("gru", 4, forget_bias=2.0)
+    with pytest.raises(ValueError, match="input_noise must be >= 0"):
+        CountingModel("lstm", 4, input_noise=-0.1)

@@ -15,4 +15,7 @@ def check(summary: dict, fast: bool) -> None:
     assert summary["recall_rnn_acc_far"] < summary["recall_lstm_acc_far"] - 0.2, summary
     assert summary["lstm_anbn_median"] > summary["rnn_anbn_median"], summary
     assert summary["lstm_anbn_median"] >= 20, summary
+    # a^n b^n c^n: the LSTM goes beyond the training lengths (issue 6 target: n >= 20 in 4 of 5 seeds)
+    assert summary["lstm_anbncn_median"] >= 20, summary
+    assert summary["lstm_anbncn_median"] > summary["rnn_anbncn_median"], summary
     assert summary["counter_corr"] > 0.8, summary
