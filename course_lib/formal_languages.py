@@ -167,7 +167,7 @@ class CountingModel(nn.Module):
         input_noise: standard deviation of Gaussian noise added to the one-hot inputs in training
             mode only (``model.eval()`` reads clean inputs). A counter whose steps are not exactly
             +1 / -1 stays correct on short strings; noise on every input makes such a counter fail
-            during training too, so training favours gates that saturate and count exactly.
+            during training too, so training favours counters whose steps are exact.
         forget_bias: LSTM only: the initial forget-gate bias ``b_f`` (2.0 starts every unit with
             ``f = sigmoid(2) = 0.88``, keeping most of its cell). None keeps PyTorch's initialisation.
     """
