@@ -20,12 +20,27 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # A deleted or edited test cell is put back from the source before grading.
 c.OverwriteCells.add_missing_cells = True
 
-# Every cell gets a time limit; a cell that runs past it is interrupted and
-# counts as an error for that item only.
+# Grading (autograde, also the stock `nbgrader autograde`): the submission's metadata is repaired from
+# the gradebook first (duplicate, unknown or toggled cells), then it is run *judged*: the student's cells
+# in a sandboxed process, the tests in the grader's own process (course_lib/grading/judge.py). Every
+# cell gets a time limit; a cell past it is stopped and costs only its item.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,  # noqa: E402
+                                    DeduplicateIds, IgnorePattern, LimitOutput, OverwriteKernelspec,
+                                    SaveAutoGrades)
+
+from course_lib.grading.preprocessors import JudgedExecute, RepairSubmission, RobustOverwriteCells  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [RepairSubmission, ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      RobustOverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [JudgedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.JudgedExecute.timeout = 120
+c.JudgedExecute.sandbox = os.environ.get("COURSE_SANDBOX", "auto")   # "off": a single-user machine you trust
+
+# `nbgrader validate` (the Validate button) still runs the notebook in one kernel, as the student sees it
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-# a kernel may take long to start while a class is graded in parallel on a busy machine: nbgrader's
-# default of 60 s failed one submission once in CI; the per-cell timeout above is what bounds work
 c.Execute.startup_timeout = 180
 c.Execute.allow_errors = True
 

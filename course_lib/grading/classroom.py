@@ -30,54 +30,8 @@ from pathlib import Path
 
 from course_lib.grading.nbgrader_tools import ItemScore, _env, read_scores
 
-__all__ = ["robust_execute_class", "SubmissionResult", "autograde_class", "grade_in_place", "merge_submission",
+__all__ = ["SubmissionResult", "autograde_class", "grade_in_place", "merge_submission",
            "scratch_course", "submitted_students"]
-
-
-def robust_execute_class():
-    """nbgrader's ``Execute`` preprocessor, made to survive a dead kernel (built lazily: nbgrader imports slowly)."""
-    from nbclient.exceptions import DeadKernelError
-    from nbformat import NotebookNode
-    from nbgrader.preprocessors import Execute
-
-    class _RobustExecute(Execute):
-        """nbgrader's ``Execute`` that survives a cell killing the kernel.
-
-        The cell gets an error output ``KernelDied``; a fresh kernel is started and every earlier code
-        cell that did not kill the kernel is run again (outputs thrown away) so that later cells see
-        the same state; then execution goes on with the next cell.
-        """
-
-        def preprocess_cell(self, cell, resources, index):
-            try:
-                return super().preprocess_cell(cell, resources, index)
-            except DeadKernelError:
-                self.log.warning("cell %d killed the kernel; restarting and replaying the cells before it", index)
-                dead = resources.setdefault("_dead_cells", set())
-                dead.add(index)
-                err = NotebookNode(output_type="error", ename="KernelDied",
-                                   evalue="the Python kernel died while running this cell",
-                                   traceback=["KernelDied: the Python kernel died while running this cell "
-                                              "(os._exit, a crash or out of memory); it was restarted for the "
-                                              "cells after it"])
-                cell.outputs.append(err)
-                self._restart_kernel()
-                for j, earlier in enumerate(self.nb.cells[:index]):
-                    if earlier.cell_type == "code" and j not in dead:
-                        try:
-                            super().execute_cell(copy.deepcopy(earlier), j, store_history=False)
-                        except DeadKernelError:
-                            dead.add(j)
-                            self._restart_kernel()
-                return cell, resources
-
-        def _restart_kernel(self):
-            self._cleanup_kernel()
-            self.km = self.create_kernel_manager()
-            self.start_new_kernel()
-            self.start_new_kernel_client()
-
-    return _RobustExecute
 
 
 def load_config(root: Path, cell_timeout: float | None = None):
@@ -87,7 +41,7 @@ def load_config(root: Path, cell_timeout: float | None = None):
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     cfg.CourseDirectory.root = str(root)
     if cell_timeout is not None:
-        cfg.Execute.timeout = int(cell_timeout)
+        cfg.JudgedExecute.timeout = int(cell_timeout)
     return cfg
 
 
@@ -112,9 +66,6 @@ def grade_in_place(root: Path, assignment: str, student: str, *, cell_timeout: f
             app = Autograde(coursedir=coursedir, config=cfg)
             app.force = True
             app.create_student = True
-            robust = robust_execute_class()
-            app.autograde_preprocessors = [robust if p.__name__ == "Execute" else p
-                                           for p in app.autograde_preprocessors]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # SQLAlchemy noise from nbgrader's gradebook code
                 result = capture_log(app)

@@ -1,0 +1,166 @@
+"""The sandbox a student's code runs in while it is graded: bubblewrap + a throw-away unprivileged user.
+
+What the student's process sees and may do (``bwrap`` from Debian's ``bubblewrap`` package, started as
+root, then ``setpriv`` to an unused uid with no capabilities and ``no_new_privs``):
+
+* files: the system (``/usr``, ``/etc``), Python, the course's virtual environment and the
+  ``course_lib`` package, all **read-only**; its own working folder (a copy of its submission) read-write
+  at ``/course/work``; a private ``/tmp``; a private course cache at ``/course/cache`` that shows the
+  grader's trained models read-only (never its self-check gradebooks or feedback). Not visible: the
+  course root (``source/``, the gradebook, ``nbgrader_config.py``), other students' folders, ``/root``,
+  the rest of the repository;
+* processes: its own PID namespace (it cannot see or signal any other process); every process it starts
+  dies with the sandbox (the namespace's init is killed when the grader ends the job, and with the
+  grader if it dies: ``--die-with-parent``); at most ``nproc`` processes;
+* network: none (its own empty network namespace);
+* limits: address space, file size, open files, CPU seconds (``setrlimit``, soft = hard).
+
+Without root (a student's laptop) or without ``bwrap`` this cannot be set up: callers refuse to grade
+unless the user opts out explicitly (``--no-sandbox``) for a single-user machine they trust.
+The README's instructor section says what this protects against and what it does not.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+__all__ = ["Limits", "SandboxUnavailable", "sandbox_problem", "sandbox_command", "student_env", "limit_resources",
+           "pick_uid", "UID_BASE", "WORK", "CACHE"]
+
+UID_BASE = 61000          # uids UID_BASE .. UID_BASE + 3999 are used for sandboxes, one per running job
+WORK = "/course/work"
+CACHE = "/course/cache"
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot be set up on this machine."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed student process (and everything it starts)."""
+
+    memory_bytes: int = 6 * 2**30
+    nproc: int = 256          # processes + threads of the sandbox's uid
+    file_bytes: int = 256 * 2**20
+    open_files: int = 512
+    cpu_seconds: int = 3600
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox_problem() -> str | None:
+    """``None`` if sandboxes work here, else a sentence saying why not and what to do."""
+    if sys.platform != "linux":
+        return f"the sandbox needs Linux (bubblewrap); this is {sys.platform}"
+    if shutil.which("bwrap") is None:
+        return ("bubblewrap is not installed: `sudo apt-get install bubblewrap` (Debian/Ubuntu), "
+                "or `python3 kit.py setup` as root")
+    if os.geteuid() != 0:
+        return "the sandbox starts as root to switch to a throw-away user: run the grader as root"
+    probe = sandbox_command(UID_BASE + 3999, ["/usr/bin/true"], work=None)
+    try:
+        out = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap did not start: {exc}"
+    if out.returncode != 0:
+        return f"bubblewrap failed here: {out.stderr.strip() or out.returncode}"
+    return None
+
+
+def _system_binds() -> list[str]:
+    args: list[str] = []
+    for top in ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc"):
+        p = Path(top)
+        if p.is_symlink():
+            args += ["--symlink", os.readlink(p), top]
+        elif p.is_dir():
+            args += ["--ro-bind", top, top]
+    return args
+
+
+def _python_paths() -> list[Path]:
+    """What the student's Python needs read-only: the interpreter, the venv, the course_lib package."""
+    import course_lib
+
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(course_lib.__file__).resolve().parent}
+    real_exe = Path(sys.executable).resolve()
+    if not any(real_exe.is_relative_to(p) for p in paths):
+        paths.add(real_exe.parent)
+    return sorted(p for p in paths if not str(p).startswith("/usr"))
+
+
+def _parents(path: Path, made: set[str]) -> list[str]:
+    """``--dir`` for each missing parent of ``path``, mode 0755 (bwrap would make them 0700)."""
+    args: list[str] = []
+    for parent in reversed(path.parents[:-1]):  # without "/"
+        if str(parent) not in made and not str(parent).startswith(("/usr", "/etc", "/tmp", "/proc", "/dev")):
+            made.add(str(parent))
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def sandbox_command(uid: int, argv: list[str], *, work: Path | None,
+                    cache_files: list[Path] = (), env: dict[str, str] | None = None) -> list[str]:
+    """The command line that runs ``argv`` sandboxed as ``uid``, with ``work`` at ``/course/work``.
+
+    ``cache_files``: files shown read-only in the private course cache (trained models).
+    """
+    cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+           "--die-with-parent", "--new-session", "--hostname", "sandbox",
+           "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", *_system_binds()]
+    made: set[str] = set()
+    for p in _python_paths():
+        cmd += _parents(p, made) + ["--ro-bind", str(p), str(p)]
+    cmd += _parents(Path(CACHE), made) + ["--perms", "0777", "--tmpfs", CACHE]
+    for f in cache_files:
+        cmd += ["--ro-bind", str(f), f"{CACHE}/{f.name}"]
+    if work is not None:
+        cmd += ["--bind", str(work), WORK, "--chdir", WORK]
+    cmd += ["--clearenv"]
+    for k, v in (env or {}).items():
+        cmd += ["--setenv", k, v]
+    cmd += ["--", shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
+            "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", *argv]
+    return cmd
+
+
+def student_env(uid: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment inside the sandbox: nothing of the grader's, one thread, no progress bars."""
+    env = {"HOME": WORK, "USER": f"student{uid}", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+           "TMPDIR": "/tmp", "COURSE_CACHE": CACHE, "MPLBACKEND": "Agg", "PYTHONNOUSERSITE": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONBREAKPOINT": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1", "COURSE_PROGRESS": "0", "COURSE_LIVE_PLOT": "0", "LANG": "C.UTF-8"}
+    env.update(extra or {})
+    return env
+
+
+def limit_resources(limits: Limits) -> None:
+    """``preexec_fn`` for the sandbox: soft = hard limits, inherited by everything inside."""
+    for res, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_NPROC, limits.nproc),
+                       (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
+                       (resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(res, (value, value))
+
+
+def pick_uid() -> int:
+    """A sandbox uid that no running process uses (so limits and signals are per job)."""
+    used = set()
+    for p in psutil.process_iter(["uids"]):
+        try:
+            used.add(p.info["uids"].real)
+        except (psutil.Error, AttributeError):
+            pass
+    start = os.getpid() % 4000
+    for k in range(4000):
+        uid = UID_BASE + (start + k) % 4000
+        if uid not in used:
+            return uid
+    raise SandboxUnavailable("no free sandbox uid")
