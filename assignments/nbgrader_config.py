@@ -38,6 +38,16 @@ c.Autograde.autograde_preprocessors = [JudgedExecute, IgnorePattern, ClearMetada
 c.JudgedExecute.timeout = 120
 c.JudgedExecute.sandbox = os.environ.get("COURSE_SANDBOX", "auto")   # "off": a single-user machine you trust
 
+# Feedback handed back to students shows the test cells without their hidden tests (the instructor's
+# choice: COURSE_FEEDBACK_HIDDEN=show, or `course feedback --show-hidden`, shows them)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from course_lib.grading.preprocessors import HideHiddenTests  # noqa: E402
+
+if os.environ.get("COURSE_FEEDBACK_HIDDEN") != "show":
+    c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
 # `nbgrader validate` (the Validate button) still runs the notebook in one kernel, as the student sees it
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True

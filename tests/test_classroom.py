@@ -70,7 +70,7 @@ def test_parallel_autograde_and_export(toy, tmp_path):
     rows = list(csv.DictReader(csv_path.open()))
     assert [r["student_id"] for r in rows] == sorted(variants)
     assert list(rows[0]) == ["student_id", "test_double", "test_square", "test_mc1", "written1", "total",
-                             "max_total", "needs_manual_grade"]
+                             "max_total", "needs_manual_grade", "review_flags"]
     for r in rows:
         want = expected_auto(variants[r["student_id"]])
         assert {k: float(r[k]) for k in TOY_POINTS} == want

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from course_lib.grading.nbgrader_tools import ItemScore, _env, read_scores
 
-__all__ = ["SubmissionResult", "autograde_class", "grade_in_place", "merge_submission",
+__all__ = ["review_flags", "SubmissionResult", "autograde_class", "grade_in_place", "merge_submission",
            "scratch_course", "submitted_students"]
 
 
@@ -97,6 +97,20 @@ def scratch_course(root: Path, assignment: str, dest: Path, gradebook: Path | No
     return dest
 
 
+def review_flags(root: Path, assignment: str, student: str) -> list[str]:
+    """The review flags the judged run wrote into a student's autograded notebooks (empty if none)."""
+    from course_lib.grading.preprocessors import FLAGS_KEY
+
+    flags: list[str] = []
+    for nb in sorted((Path(root) / "autograded" / student / assignment).glob("*.ipynb")):
+        try:
+            meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {})
+        except (OSError, ValueError):
+            continue
+        flags += [str(f) for f in meta.get(FLAGS_KEY, [])]
+    return flags
+
+
 def submitted_students(root: Path, assignment: str) -> list[str]:
     """Students with a submission of ``assignment`` under ``root/submitted``, sorted."""
     sub = root / "submitted"
@@ -149,6 +163,7 @@ class SubmissionResult:
     seconds: float
     items: list[ItemScore] = field(default_factory=list)
     message: str = ""
+    flags: list[str] = field(default_factory=list)  # review flags (course_lib.grading.flags), for a human
 
     @property
     def auto_score(self) -> float:
@@ -301,6 +316,7 @@ def autograde_class(root: Path, assignment: str, students: list[str] | None = No
                                 warnings.simplefilter("ignore")  # SQLAlchemy noise from nbgrader's own API
                                 merge_submission(root, work / s, assignment, s)
                             res.items = read_scores(root, assignment, s)
+                            res.flags = review_flags(root, assignment, s)
                         except Exception as exc:  # noqa: BLE001 - reported per submission, the class goes on
                             res.status, res.message = "error", f"merging the scores failed: {exc}"
                     shutil.rmtree(work / s, ignore_errors=True)

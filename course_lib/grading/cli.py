@@ -53,9 +53,25 @@ def _check_assignment(root: Path, name: str) -> None:
         raise SystemExit(f"course: no assignment {name!r} in {root / 'source'} (there are: {', '.join(names)})")
 
 
+def _sandbox_or_exit(args) -> None:
+    """Grading runs the student's code in a sandbox; refuse clearly if there is none (unless opted out)."""
+    from course_lib.grading.sandbox import sandbox_problem
+
+    if getattr(args, "no_sandbox", False):
+        os.environ["COURSE_SANDBOX"] = "off"
+        return
+    if os.environ.get("COURSE_SANDBOX") == "off":
+        return
+    problem = sandbox_problem()
+    if problem:
+        raise SystemExit(f"course {args.verb}: the student's code is graded in a sandbox, and there is none here: "
+                         f"{problem}.\nOn a single-user machine you trust, grade without it: add --no-sandbox.")
+
+
 def cmd_check(args) -> int:
     from course_lib.grading.selfcheck import check_notebook, format_report
 
+    _sandbox_or_exit(args)
     res = check_notebook(args.notebook, root=Path(args.root).resolve() if args.root else None,
                          feedback_dir=Path(args.feedback_dir) if args.feedback_dir else None,
                          cell_timeout=args.cell_timeout)
@@ -106,6 +122,7 @@ def cmd_autograde(args) -> int:
     skip_slow_imports()
     root = _root(args)
     _check_assignment(root, args.assignment)
+    _sandbox_or_exit(args)
     if not _in_gradebook(root, args.assignment):
         generate_assignment(root, args.assignment)
     t0 = time.perf_counter()
@@ -117,6 +134,10 @@ def cmd_autograde(args) -> int:
             msg = msg.splitlines()[-1]       # an nbgrader failure is shown whole, anything else in one line
         print(f"{r.student:<20} {r.status:<8} {r.seconds:6.1f} s  auto {r.auto_score:g}  {items}"
               + ("\n    " + msg.replace("\n", "\n    ") if msg else ""), flush=True)
+        for f in r.flags[:6]:
+            print(f"    review: {f}")
+        if len(r.flags) > 6:
+            print(f"    review: ... and {len(r.flags) - 6} more (course export has them all)")
 
     results = autograde_class(root, args.assignment, args.student or None, jobs=args.jobs,
                               wall_limit=args.wall_limit, cell_timeout=args.cell_timeout, progress=show)
@@ -140,6 +161,8 @@ def cmd_export(args) -> int:
 def cmd_feedback(args) -> int:
     root = _root(args)
     _check_assignment(root, args.assignment)
+    if args.show_hidden:
+        os.environ["COURSE_FEEDBACK_HIDDEN"] = "show"
     _nbgrader(root, "generate_feedback", args.assignment, "--force")
     print(f"feedback HTML in {root / 'feedback'}/<student>/{args.assignment}/")
     if args.return_:
@@ -159,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook")
     p.add_argument("--feedback-dir", help="where to put the feedback HTML (default: the course cache)")
     p.add_argument("--cell-timeout", type=float, help="seconds a cell may run (default: the course's, 120)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run your code without the sandbox (only on a single-user machine you trust)")
     p.set_defaults(func=cmd_check)
 
     for name, func, text in [("release", cmd_release, "generate an assignment and release it to the exchange"),
@@ -175,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wall-limit", type=float, default=900.0,
                    help="seconds one submission may take in all; past it, it is reported as not graded")
     p.add_argument("--cell-timeout", type=float, help="seconds a cell may run (default: the course's, 120)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="grade without the sandbox: ONLY for work you trust (never a class)")
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("export", help="per-item scores as CSV (one column per graded cell)")
@@ -185,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feedback", help="generate feedback HTML (and --return it to the students)")
     p.add_argument("assignment")
     p.add_argument("--return", dest="return_", action="store_true", help="release the feedback to the exchange")
+    p.add_argument("--show-hidden", action="store_true",
+                   help="include the hidden tests' code in the feedback (by default students do not see it)")
     p.add_argument("--exchange", help="the exchange folder (default: $COURSE_EXCHANGE or nbgrader's)")
     p.set_defaults(func=cmd_feedback)
     return ap

@@ -29,15 +29,18 @@ def item_columns(root: Path, assignment: str) -> list[tuple[str, str, float]]:
 
 def score_table(root: Path, assignment: str) -> tuple[list[str], list[list]]:
     """Header and rows: ``student_id``, one column ``notebook/grade_id`` per item, ``total``, ``max_total``,
-    ``needs_manual_grade``. An item waiting for a human grader (a written answer) is an empty cell;
+    ``needs_manual_grade``, ``review_flags`` (constructs a human should look at, see
+    ``course_lib.grading.flags``). An item waiting for a human grader (a written answer) is an empty cell;
     nbgrader itself gives 0 to a written answer left exactly as released."""
     from nbgrader.api import Gradebook
+
+    from course_lib.grading.classroom import review_flags
 
     root = Path(root)
     cols = item_columns(root, assignment)
     multi = len({nb for nb, _, _ in cols}) > 1
     header = ["student_id"] + [f"{nb}/{gid}" if multi else gid for nb, gid, _ in cols] + \
-        ["total", "max_total", "needs_manual_grade"]
+        ["total", "max_total", "needs_manual_grade", "review_flags"]
     rows = []
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for sub in sorted(gb.find_assignment(assignment).submissions, key=lambda s: s.student.id):
@@ -53,7 +56,7 @@ def score_table(root: Path, assignment: str) -> tuple[list[str], list[list]]:
             vals = [scores.get((nb, gid)) for nb, gid, _ in cols]
             rows.append([sub.student.id] + ["" if v is None else round(float(v), 4) for v in vals] +
                         [round(sum(v or 0.0 for v in vals), 4), sum(p for _, _, p in cols),
-                         bool(sub.needs_manual_grade)])
+                         bool(sub.needs_manual_grade), "; ".join(review_flags(root, assignment, sub.student.id))])
     return header, rows
 
 

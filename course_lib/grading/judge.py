@@ -94,8 +94,9 @@ class StudentProcess:
         logf = open(self.log, "ab") if self.log else subprocess.DEVNULL
         try:
             if self.sandbox:
-                self.uid = pick_uid()
-                self._own_work(self.uid)
+                self.uid = pick_uid() if os.geteuid() == 0 else None
+                if self.uid is not None:
+                    self._own_work(self.uid)
                 cmd = sandbox_command(self.uid, argv, work=self.work, cache_files=self.cache_files,
                                       env=student_env(self.uid))
                 self.proc = subprocess.Popen(cmd, pass_fds=(r_in, w_out), stdin=subprocess.DEVNULL, stdout=logf,

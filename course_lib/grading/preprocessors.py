@@ -27,7 +27,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool, Integer, Unicode
 
-__all__ = ["RepairSubmission", "RobustOverwriteCells", "JudgedExecute", "FLAGS_KEY"]
+__all__ = ["RepairSubmission", "RobustOverwriteCells", "JudgedExecute", "HideHiddenTests", "FLAGS_KEY"]
 
 FLAGS_KEY = "course_review_flags"
 
@@ -197,3 +197,27 @@ def _model_files() -> list[Path]:
 
     d = cache_dir()
     return sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith(".")) if d.is_dir() else []
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """For feedback returned to students: each hidden-test region of a test cell becomes one comment line
+    (how many lines were hidden). Their printed results and the failing line's message still show."""
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
+        if cell.cell_type != "code" or "### BEGIN HIDDEN TESTS" not in cell.source:
+            return cell, resources
+        out, hidden = [], None
+        for line in cell.source.splitlines():
+            if hidden is None and "### BEGIN HIDDEN TESTS" in line:
+                hidden = 0
+            elif hidden is not None and "### END HIDDEN TESTS" in line:
+                out.append(f"# ({hidden} lines of hidden tests are not shown)")
+                hidden = None
+            elif hidden is not None:
+                hidden += 1
+            else:
+                out.append(line)
+        if hidden is not None:
+            out.append(f"# ({hidden} lines of hidden tests are not shown)")
+        cell.source = "\n".join(out)
+        return cell, resources

@@ -15,8 +15,10 @@ root, then ``setpriv`` to an unused uid with no capabilities and ``no_new_privs`
 * network: none (its own empty network namespace);
 * limits: address space, file size, open files, CPU seconds (``setrlimit``, soft = hard).
 
-Without root (a student's laptop) or without ``bwrap`` this cannot be set up: callers refuse to grade
-unless the user opts out explicitly (``--no-sandbox``) for a single-user machine they trust.
+As a normal user (a self-learner's laptop) the same view, PID and network namespaces are set up inside
+a user namespace, keeping the user's own id. Without ``bwrap`` (or where user namespaces are disabled)
+this cannot be set up: callers refuse to grade unless the user opts out explicitly (``--no-sandbox``)
+for a single-user machine they trust.
 The README's instructor section says what this protects against and what it does not.
 """
 from __future__ import annotations
@@ -63,15 +65,14 @@ def sandbox_problem() -> str | None:
     if shutil.which("bwrap") is None:
         return ("bubblewrap is not installed: `sudo apt-get install bubblewrap` (Debian/Ubuntu), "
                 "or `python3 kit.py setup` as root")
-    if os.geteuid() != 0:
-        return "the sandbox starts as root to switch to a throw-away user: run the grader as root"
-    probe = sandbox_command(UID_BASE + 3999, ["/usr/bin/true"], work=None)
+    probe = sandbox_command(UID_BASE + 3999 if os.geteuid() == 0 else None, ["/usr/bin/true"], work=None)
     try:
         out = subprocess.run(probe, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap did not start: {exc}"
     if out.returncode != 0:
-        return f"bubblewrap failed here: {out.stderr.strip() or out.returncode}"
+        hint = "" if os.geteuid() == 0 else " (as a normal user it needs unprivileged user namespaces; or grade as root)"
+        return f"bubblewrap failed here: {out.stderr.strip() or out.returncode}{hint}"
     return None
 
 
@@ -107,13 +108,16 @@ def _parents(path: Path, made: set[str]) -> list[str]:
     return args
 
 
-def sandbox_command(uid: int, argv: list[str], *, work: Path | None,
+def sandbox_command(uid: int | None, argv: list[str], *, work: Path | None,
                     cache_files: list[Path] = (), env: dict[str, str] | None = None) -> list[str]:
-    """The command line that runs ``argv`` sandboxed as ``uid``, with ``work`` at ``/course/work``.
+    """The command line that runs ``argv`` sandboxed, with ``work`` at ``/course/work``.
 
+    ``uid``: as root, the throw-away user to switch to; ``None`` (a normal user, e.g. a self-learner's
+    laptop): the process keeps the user's id inside a user namespace (same file view, PID namespace and
+    empty network; only the per-user process limit is shared with the user's own processes).
     ``cache_files``: files shown read-only in the private course cache (trained models).
     """
-    cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+    cmd = ["bwrap", *(["--unshare-user"] if uid is None else []), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
            "--die-with-parent", "--new-session", "--hostname", "sandbox",
            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", *_system_binds()]
     made: set[str] = set()
@@ -127,9 +131,10 @@ def sandbox_command(uid: int, argv: list[str], *, work: Path | None,
     cmd += ["--clearenv"]
     for k, v in (env or {}).items():
         cmd += ["--setenv", k, v]
-    cmd += ["--", shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
-            "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", *argv]
-    return cmd
+    if uid is None:
+        return cmd + ["--cap-drop", "ALL", "--", *argv]
+    return cmd + ["--", shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
+                  "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", *argv]
 
 
 def student_env(uid: int, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -144,7 +149,10 @@ def student_env(uid: int, extra: dict[str, str] | None = None) -> dict[str, str]
 
 def limit_resources(limits: Limits) -> None:
     """``preexec_fn`` for the sandbox: soft = hard limits, inherited by everything inside."""
-    for res, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_NPROC, limits.nproc),
+    nproc = limits.nproc
+    if os.geteuid() != 0:  # the limit counts all of this user's processes: leave room for the user's own
+        nproc += len(psutil.pids())
+    for res, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_NPROC, nproc),
                        (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
                        (resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(res, (value, value))
