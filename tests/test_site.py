@@ -240,7 +240,7 @@ def shots(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def site_page(served):
-    """A Chromium page that may fetch only from localhost (a list of what it tried elsewhere)."""
+    """A Chromium page that may fetch only from localhost and files (and the list of what it tried elsewhere)."""
     from playwright.sync_api import sync_playwright
 
     blocked: list[str] = []
@@ -250,7 +250,7 @@ def site_page(served):
 
         def route(r):
             host = re.match(r"^[a-z]+://([^/:]+)", r.request.url)
-            if r.request.url.startswith(("data:", "blob:")) or (host and host.group(1) in ("127.0.0.1", "localhost")):
+            if r.request.url.startswith(("data:", "blob:", "file:")) or (host and host.group(1) in ("127.0.0.1", "localhost")):
                 r.continue_()
             else:
                 blocked.append(r.request.url)
@@ -263,12 +263,12 @@ def site_page(served):
         browser.close()
 
 
-def _show_lecture(page, served: str, nb_path: Path, shots: Path) -> dict:
+def _show_lecture(page, served: str, nb_path: Path, shots: Path, tag: str = "") -> dict:
     """Open a lecture page, let MathJax finish and every image load; screenshot it; what it shows."""
     page.goto(f"{served}lectures/{nb_path.stem}.html")
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
     page.evaluate("() => MathJax.startup.promise")
-    page.screenshot(path=str(shots / f"{nb_path.stem}_top.png"))
+    page.screenshot(path=str(shots / f"{nb_path.stem}{tag}_top.png"))
     # scroll through the page, so nothing waits for its turn to load
     page.evaluate("async () => { for (let y = 0; y < document.body.scrollHeight; y += 700) "
                   "{ window.scrollTo(0, y); await new Promise(r => setTimeout(r, 30)); } }")
@@ -285,7 +285,7 @@ def _show_lecture(page, served: str, nb_path: Path, shots: Path) -> dict:
     if figs.count():
         figs.first.scroll_into_view_if_needed()
         page.wait_for_timeout(300)
-        page.screenshot(path=str(shots / f"{nb_path.stem}_figure.png"))
+        page.screenshot(path=str(shots / f"{nb_path.stem}{tag}_figure.png"))
     return state
 
 
@@ -322,11 +322,21 @@ def test_browser_lecture_images_and_math(site_page, served, shots, book, prefix)
     assert not blocked, f"{nb_path.stem} asked for outside resources: {blocked[:5]}"
 
 
-def test_browser_search_finds_a_word_of_lecture_6(site_page, served, shots):
-    page, blocked = site_page
+def test_browser_from_disk(site_page, book, shots):
+    """Opened as files (file://, no server), a lecture still shows its images and math, and search works."""
+    page, _ = site_page
+    base = (book / "html").as_uri() + "/"
+    state = _show_lecture(page, base, _lecture("03_"), shots, tag="_file")
+    assert state["images"] and all(w > 0 for _, w in state["images"]), state["images"]
+    assert state["math"] > 0 and state["typeset"] == state["math"], state["rawTex"]
     nb_path = _lecture("06_")
-    word = _word_only_in(nb_path)
-    page.goto(served + "index.html")
+    hits = _search(page, base, _word_only_in(nb_path), shots / "search_file.png")
+    assert any(f"lectures/{nb_path.stem}.html" in h for h in hits), hits
+
+
+def _search(page, base: str, word: str, shot: Path) -> list[str]:
+    """Type ``word`` into the sidebar's search box, press Enter; the links of the results."""
+    page.goto(base + "index.html")
     page.locator(".bd-sidebar-primary .search-button-field").first.click()
     box = page.locator("#pst-search-dialog input[name=q]")
     box.fill(word)
@@ -334,8 +344,15 @@ def test_browser_search_finds_a_word_of_lecture_6(site_page, served, shots):
     page.wait_for_url(re.compile(r"search\.html\?q="))
     page.wait_for_function("() => document.querySelectorAll('#search-results li a').length > 0")
     page.wait_for_timeout(500)
-    page.screenshot(path=str(shots / "search.png"))
-    hits = page.eval_on_selector_all("#search-results li a", "as => as.map(a => a.getAttribute('href'))")
+    page.screenshot(path=str(shot))
+    return page.eval_on_selector_all("#search-results li a", "as => as.map(a => a.getAttribute('href'))")
+
+
+def test_browser_search_finds_a_word_of_lecture_6(site_page, served, shots):
+    page, blocked = site_page
+    nb_path = _lecture("06_")
+    word = _word_only_in(nb_path)
+    hits = _search(page, served, word, shots / "search.png")
     print(f"search for {word!r}: {hits[:5]}")
     assert any(f"lectures/{nb_path.stem}.html" in h for h in hits), hits
     assert not blocked, f"search asked for outside resources: {blocked[:5]}"

@@ -112,7 +112,12 @@ def lecture_page(nb: nbformat.NotebookNode, name: str, fast: bool) -> nbformat.N
 
 
 def assignment_page(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """A released assignment with a header note on how to work on it and grade it."""
+    """A released assignment with a header note on how to work on it and grade it; its title cell is
+    shown first (the notebook opens with its locked setup cells)."""
+    titled = [i for i, c in enumerate(nb.cells)
+              if c.cell_type == "markdown" and any(ln.startswith("# ") for ln in c.source.splitlines())]
+    if titled:
+        nb.cells.insert(0, nb.cells.pop(titled[0]))
     _insert_after_title(nb, "```{note}\nThis is the assignment as students get it: the task text and "
                             "the visible tests, no solutions and no hidden tests. "
                             f"{_download(f'Download {name}', f'../downloads/assignments/{name}')}, fill in "
