@@ -29,7 +29,9 @@ import pytest
 
 from test_browser import CHROMIUM, CHROMIUM_ARGS, _ensure_browser, _free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("site")]  # one worker, one build
+# one worker builds the book once: the fixtures are session-scoped, so running other modules' tests in
+# between (pytest-xdist does) does not tear them down and build again
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("site")]
 REPO = Path(__file__).resolve().parents[1]
 LECTURES = sorted((REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))
 SOURCES = sorted((REPO / "assignments" / "source").glob("*/*.ipynb"))
@@ -37,7 +39,7 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def book(tmp_path_factory) -> Path:
     """The build folder (``html/``, ``src/``, ``doctrees/``) of one FAST-mode build."""
     out = tmp_path_factory.mktemp("book")
@@ -45,9 +47,12 @@ def book(tmp_path_factory) -> Path:
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "site" / "build.py"), "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=1800)
     log = "\n".join(ln for ln in proc.stdout.splitlines() if ln.startswith("[site]"))
-    print(log, f"\n(build took {time.time() - t0:.0f} s)")
+    log += f"\n(build took {time.time() - t0:.0f} s)"
+    (out / "build.log").write_text(log + "\n")
+    print(log)
     assert proc.returncode == 0, f"the build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
-    assert "WARNING" not in proc.stderr and "ERROR" not in proc.stderr, proc.stderr[-6000:]
+    warnings = (out / "sphinx-warnings.txt").read_text()
+    assert not warnings.strip(), f"Sphinx warned (a page renders wrongly):\n{warnings[-4000:]}"
     return out
 
 
@@ -206,7 +211,7 @@ def test_pages_load_nothing_from_outside(book):
 
 # ---------------------------------------------------------------- in the browser
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(book):
     """The book on a static server on 127.0.0.1: its base URL."""
     _ensure_browser()
@@ -230,7 +235,7 @@ def served(book):
         proc.wait(timeout=20)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shots(tmp_path_factory) -> Path:
     d = Path(os.environ.get("COURSE_ARTIFACTS") or tmp_path_factory.mktemp("artifacts"))
     d.mkdir(parents=True, exist_ok=True)
@@ -238,7 +243,7 @@ def shots(tmp_path_factory) -> Path:
     return d
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site_page(served):
     """A Chromium page that may fetch only from localhost and files (and the list of what it tried elsewhere)."""
     from playwright.sync_api import sync_playwright

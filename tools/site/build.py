@@ -234,10 +234,14 @@ def build(out: Path, fast: bool = True) -> Path:
     shutil.rmtree(html, ignore_errors=True)
     shutil.rmtree(out / "doctrees", ignore_errors=True)
     print("[site] rendering with Sphinx", flush=True)
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-c", str(CONF_DIR),
+    warnings = out / "sphinx-warnings.txt"
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-c", str(CONF_DIR), "-w", str(warnings),
            "-d", str(out / "doctrees"), str(out / "src"), str(html)]
     if subprocess.run(cmd, cwd=ROOT).returncode != 0:
         sys.exit("[site] sphinx-build failed")
+    n_warn = sum(1 for ln in warnings.read_text().splitlines() if "WARNING" in ln or "ERROR" in ln)
+    if n_warn:
+        print(f"[site] Sphinx gave {n_warn} warning(s): see {warnings}", flush=True)
     size = sum(f.stat().st_size for f in html.rglob("*") if f.is_file())
     print(f"[site] built in {time.perf_counter() - t0:.0f} s (lectures {t_exec:.0f} s, rendering "
           f"{time.perf_counter() - t0 - t_exec:.0f} s); {size / 2**20:.1f} MiB in {html}", flush=True)
