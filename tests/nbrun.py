@@ -124,7 +124,7 @@ def cache_key(path: str | os.PathLike, params: dict) -> str:
     return h.hexdigest()[:20]
 
 
-class _Lock:
+class FileLock:
     """An exclusive ``flock`` on ``path`` (several pytest-xdist workers share the cache).
 
     ``acquire(wait=False)`` returns False at once when another process holds it. Without ``fcntl``
@@ -182,7 +182,7 @@ def run_notebook_cached(path: str | os.PathLike, fast: bool = True, timeout_per_
     hit = _read_cached(path, entry)
     if hit is not None:
         return hit
-    lock = _Lock(folder / f"{stem}.lock")
+    lock = FileLock(folder / f"{stem}.lock")
     if not lock.acquire(wait):
         return None
     try:

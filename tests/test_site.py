@@ -27,10 +27,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from nbrun import FileLock
 from test_browser import CHROMIUM, CHROMIUM_ARGS, _ensure_browser, _free_port
 
-# one worker builds the book once: the fixtures are session-scoped, so running other modules' tests in
-# between (pytest-xdist does) does not tear them down and build again
+# the book is built once per run (see ``book``); session-scoped fixtures, so running other modules'
+# tests in between (pytest-xdist does) does not tear them down
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("site")]
 REPO = Path(__file__).resolve().parents[1]
 LECTURES = sorted((REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))
@@ -39,20 +40,46 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 
 
-@pytest.fixture(scope="session")
-def book(tmp_path_factory) -> Path:
-    """The build folder (``html/``, ``src/``, ``doctrees/``) of one FAST-mode build."""
-    out = tmp_path_factory.mktemp("book")
+def _build(out: Path) -> str:
+    """Build the book into ``out``; the build's log, or raise with what went wrong."""
     t0 = time.time()
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "site" / "build.py"), "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=1800)
     log = "\n".join(ln for ln in proc.stdout.splitlines() if ln.startswith("[site]"))
     log += f"\n(build took {time.time() - t0:.0f} s)"
-    (out / "build.log").write_text(log + "\n")
-    print(log)
-    assert proc.returncode == 0, f"the build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+    if proc.returncode != 0:
+        raise RuntimeError(f"the build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     warnings = (out / "sphinx-warnings.txt").read_text()
-    assert not warnings.strip(), f"Sphinx warned (a page renders wrongly):\n{warnings[-4000:]}"
+    if warnings.strip():
+        raise RuntimeError(f"Sphinx warned (a page renders wrongly):\n{warnings[-4000:]}")
+    return log
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory) -> Path:
+    """The build folder (``html/``, ``src/``, ``doctrees/``) of one FAST-mode build per test run.
+
+    pytest-xdist's workers share it: the first to get here builds it under a lock, the others read
+    its outcome (the grouping by ``xdist_group`` cannot be relied on: pytest-xdist 3.8 does not apply
+    it under pytest 9).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    out, done, failed = root / "book", root / "book.log", root / "book.failed"
+    lock = FileLock(root / "book.lock")
+    lock.acquire(wait=True)
+    try:
+        if not done.exists() and not failed.exists():
+            try:
+                done.write_text(_build(out) + "\n")
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                failed.write_text(str(e))
+    finally:
+        lock.release()
+    if failed.exists():
+        pytest.fail(failed.read_text(), pytrace=False)
+    print(done.read_text())
     return out
 
 
