@@ -28,7 +28,7 @@ import nbformat
 import pytest
 
 from nbrun import FileLock
-from test_browser import CHROMIUM, CHROMIUM_ARGS, _ensure_browser, _free_port
+from test_browser import CHROMIUM, CHROMIUM_ARGS, _ensure_browser, _free_port, local_only
 
 # the book is built once per run (see ``book``); session-scoped fixtures, so running other modules'
 # tests in between (pytest-xdist does) does not tear them down
@@ -275,19 +275,10 @@ def site_page(served):
     """A Chromium page that may fetch only from localhost and files (and the list of what it tried elsewhere)."""
     from playwright.sync_api import sync_playwright
 
-    blocked: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-
-        def route(r):
-            host = re.match(r"^[a-z]+://([^/:]+)", r.request.url)
-            if r.request.url.startswith(("data:", "blob:", "file:")) or (host and host.group(1) in ("127.0.0.1", "localhost")):
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
-        ctx.route("**/*", route)
+        blocked = local_only(ctx)
         page = ctx.new_page()
         page.set_default_timeout(60_000)
         yield page, blocked
