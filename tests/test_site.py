@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import html.parser
+import importlib.util
 import json
 import os
 import re
@@ -34,7 +35,11 @@ from test_browser import CHROMIUM, CHROMIUM_ARGS, _ensure_browser, _free_port, l
 # tests in between (pytest-xdist does) does not tear them down
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("site")]
 REPO = Path(__file__).resolve().parents[1]
-LECTURES = sorted((REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))
+_spec = importlib.util.spec_from_file_location("site_build", REPO / "tools" / "site" / "build.py")
+site_build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(site_build)
+LECTURES = site_build.lecture_paths()
+RELEASED = site_build.released_assignments()
 SOURCES = sorted((REPO / "assignments" / "source").glob("*/*.ipynb"))
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
@@ -86,24 +91,18 @@ def book(tmp_path_factory) -> Path:
 # ---------------------------------------------------------------- the build's content
 
 class _Text(html.parser.HTMLParser):
-    """The text of an HTML page (what a reader sees, scripts and styles left out), and its tags."""
+    """The text of an HTML page (entities decoded, inline scripts included) and its tags."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.tags: list[tuple[str, dict]] = []
-        self._skip = 0
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
-        self._skip += tag in ("script", "style")
-
-    def handle_endtag(self, tag):
-        self._skip -= tag in ("script", "style") and self._skip > 0
 
     def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
+        self.parts.append(data)
 
 
 def _page(path: Path) -> _Text:
@@ -142,6 +141,10 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+def _title(nb_path: Path) -> str:
+    return site_build.first_heading(nbformat.read(nb_path, as_version=4), nb_path.stem)
+
+
 def _figures(nb: nbformat.NotebookNode) -> int:
     return sum(any(m in out.get("data", {}) for m in IMAGE_MIMES)
                for c in nb.cells if c.cell_type == "code" for out in c.outputs)
@@ -173,9 +176,8 @@ def test_index_and_assignment_pages(book):
     html = book / "html"
     index = "".join(_page(html / "index.html").parts)
     for nb_path in LECTURES:
-        title = nbformat.read(nb_path, as_version=4).cells[0].source.splitlines()[0].lstrip("# ")
-        assert title.split("—")[-1].strip() in index, f"the index does not list {nb_path.name}"
-    released = sorted(p.stem for p in (REPO / "assignments" / "release").glob("*/*.ipynb"))
+        assert _title(nb_path).split("—")[-1].strip() in index, f"the index does not list {nb_path.name}"
+    released = [p.stem for p in RELEASED]
     assert released and sorted(p.stem for p in (html / "assignments").glob("*.html")) == released
     assert "course check" in "".join(_page(html / "grading.html").parts)
     for name in released:
@@ -197,7 +199,7 @@ def _solution_lines() -> tuple[list[str], list[str]]:
                     inside = "BEGIN" in ln
                 elif inside and len(_squash(ln)) >= 12:
                     code.add(_squash(ln))
-    public = [*LECTURES, *(REPO / "assignments" / "release").glob("*/*.ipynb")]
+    public = [*LECTURES, *RELEASED]
     public_text = "\n".join(_readable(p) or "" for p in public)
     public_text += "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "course_lib").rglob("*.py"))
     squashed, words = _squash(public_text), _words(public_text)
@@ -325,7 +327,7 @@ def test_browser_index_lists_the_lectures(site_page, served, shots):
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(shots / "index.png"))
     sidebar = [t.strip() for t in page.locator(".bd-sidebar-primary nav.bd-links a").all_inner_texts()]
-    titles = [nbformat.read(p, as_version=4).cells[0].source.splitlines()[0].lstrip("# ").strip() for p in LECTURES]
+    titles = [_title(p) for p in LECTURES]
     assert [t for t in sidebar if t in titles] == titles, f"sidebar: {sidebar}"
     assert any(t.startswith("Assignment") for t in sidebar) and "Grade your own work" in sidebar, sidebar
     assert not blocked, f"the index asked for outside resources: {blocked[:5]}"
@@ -389,7 +391,7 @@ def _word_only_in(nb_path: Path) -> str:
         return collections.Counter(re.findall(r"\b[a-z]{7,}\b", text.lower()))
     mine = words(nb_path)
     others = set()
-    for p in [*LECTURES, *(REPO / "assignments" / "release").glob("*/*.ipynb")]:
+    for p in [*LECTURES, *RELEASED]:
         if p != nb_path:
             others |= set(words(p))
     unique = [(n, w) for w, n in mine.items() if w not in others]
