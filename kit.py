@@ -3,14 +3,16 @@
 
     python3 kit.py lab     # set up (first time only), then open JupyterLab at the course
     python3 kit.py test    # set up (first time only), then run the whole test-suite
+    python3 kit.py site    # set up (first time only), then build the course book (build/site/html)
 
 Set-up: a virtual environment in ``.venv``; PyTorch (the CPU build ``torch==2.13.0`` when the
 environment has no torch yet -- a GPU user who installed their own CUDA build keeps it); this
 package and its dependencies; a Jupyter kernel "Python (RNN course)"; the nbgrader JupyterLab
 extensions enabled. A second run only checks that all of this is still in place.
 
-Options: ``--python PATH`` (the interpreter for the venv), ``--port N`` (lab), and anything after
-``--`` goes to pytest (``python3 kit.py test -- -k vocab``).
+Options: ``--python PATH`` (the interpreter for the venv), ``--port N`` (lab), ``--full`` (site:
+execute the lectures with ``FAST = False``), and anything after ``--`` goes to pytest
+(``python3 kit.py test -- -k vocab``) or to ``tools/site/build.py`` (``python3 kit.py site -- --out DIR``).
 """
 from __future__ import annotations
 
@@ -57,9 +59,9 @@ def setup(python: str) -> None:
             run(*pip, "torch>=2.4")
     stamp = VENV / ".course-kit-installed"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != digest or not ok(PY, "-c", "import course_lib, nbgrader, pytest"):
+    if not stamp.exists() or stamp.read_text() != digest or not ok(PY, "-c", "import course_lib, nbgrader, pytest, myst_nb"):
         say("installing the course kit and its dependencies")
-        run(*pip, "-e", f"{ROOT}[test]")
+        run(*pip, "-e", f"{ROOT}[test,site]")
         stamp.write_text(digest)
     # the kernel lives inside .venv (--sys-prefix), so two checkouts of the course never overwrite each
     # other's kernel; Jupyter run from a virtual environment looks there first
@@ -101,10 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         i = argv.index("--")
         argv, extra = argv[:i], argv[i + 1:]
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["lab", "test", "setup"])
+    ap.add_argument("command", choices=["lab", "test", "site", "setup"])
     ap.add_argument("--python", default=sys.executable, help="interpreter used to create .venv")
     ap.add_argument("--port", type=int, default=8888)
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--full", action="store_true", help="site: execute the lectures with FAST = False")
     a = ap.parse_args(argv)
     setup(a.python)
     if a.command == "setup":
@@ -113,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.command == "test":
         workers = "2" if (os.cpu_count() or 1) >= 2 else "1"
         cmd = [str(PY), "-m", "pytest", "-n", workers, "--dist", "loadgroup", "--durations", "15", *extra]
+        say(" ".join(cmd))
+        return subprocess.run(cmd, cwd=ROOT, env=test_env()).returncode
+    if a.command == "site":
+        cmd = [str(PY), str(ROOT / "tools" / "site" / "build.py"), *(["--full"] if a.full else []), *extra]
         say(" ".join(cmd))
         return subprocess.run(cmd, cwd=ROOT, env=test_env()).returncode
     cmd = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}", f"--port={a.port}"]

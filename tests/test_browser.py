@@ -120,19 +120,26 @@ def browser(lab):
         b.close()
 
 
-@pytest.fixture()
-def page(browser, lab):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-    blocked = []
+def local_only(ctx) -> list[str]:
+    """Let the browser context ``ctx`` fetch only from localhost (and data:, blob:, file: URLs); the
+    returned list fills with the URLs it tried elsewhere (those requests are aborted)."""
+    blocked: list[str] = []
 
     def route(r):
         host = re.match(r"^[a-z]+://([^/:]+)", r.request.url)
-        if r.request.url.startswith(("data:", "blob:")) or (host and host.group(1) in ("127.0.0.1", "localhost")):
+        if r.request.url.startswith(("data:", "blob:", "file:")) or (host and host.group(1) in ("127.0.0.1", "localhost")):
             r.continue_()
         else:
             blocked.append(r.request.url)
             r.abort()
     ctx.route("**/*", route)
+    return blocked
+
+
+@pytest.fixture()
+def page(browser, lab):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    blocked = local_only(ctx)
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)
     yield pg
