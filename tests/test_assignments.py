@@ -130,3 +130,19 @@ def test_grading_pipeline(name, generated):
     for key, pts in auto_items.items():
         want = 0 if key == (first.stem, victim_id) else pts
         assert by_id[key].score == want, f"tampered {key}: {by_id[key].score}, expected {want}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_header_points_match_the_cells(name):
+    """The header's "Points: N for code and multiple choice ..., M for the written ..." is what the cells give."""
+    import re
+
+    for src in sorted((COURSE / "source" / name).glob("*.ipynb")):
+        nb = nbformat.read(src, as_version=4)
+        auto = sum(p for _, p, kind in _grade_cells(nb) if kind == "code")
+        manual = sum(p for _, p, kind in _grade_cells(nb) if kind == "markdown")
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        m = re.search(r"Points:\s*(\d+)\s*for code and multiple choice.*?(\d+)\s*for the (?:written|report)", text, re.S)
+        assert m, f"{src.name}: no 'Points: N for code and multiple choice ..., M for the written ...' line"
+        assert (int(m.group(1)), int(m.group(2))) == (auto, manual), \
+            f"{src.name}: the header says {m.group(1)} + {m.group(2)}, the cells give {auto:g} + {manual:g}"

@@ -115,3 +115,23 @@ def test_real_assignment_source_gets_full_marks(tmp_path):
     total = next(ln for ln in out.stdout.splitlines() if ln.startswith("total (auto-graded):"))
     got, full = total.split(":")[1].split("+")[0].split("/")
     assert float(got) == float(full) > 0, out.stdout
+
+
+def test_poisoned_cache_is_detected_and_rebuilt(toy, tmp_path):
+    """A cached gradebook whose tests were replaced (by hand, or by code run without the sandbox) is made
+    again: the blank notebook still scores 0, and the feedback never shows hidden tests' code."""
+    import sqlite3
+
+    from course_lib.grading.selfcheck import _template_gradebook
+
+    nb = tmp_path / "blank.ipynb"
+    nbformat.write(student_notebook(toy / "release" / TOY / f"{TOY}.ipynb", "blank"), nb)
+    db = _template_gradebook(toy, TOY)
+    con = sqlite3.connect(db)
+    con.execute("update source_cell set source = 'pass' where name like 'test_%'")
+    con.commit()
+    con.close()
+    res = check_notebook(nb, root=toy, feedback_dir=tmp_path / "fb")
+    assert _auto(res) == expected_auto("blank")
+    html = res.feedback_html.read_text()
+    assert "hidden tests are not shown" in html and "double(-3.5)" not in html

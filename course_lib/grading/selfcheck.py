@@ -75,6 +75,34 @@ def find_assignment(path: Path, root: Path) -> tuple[str, str]:
     return best
 
 
+def template_matches_source(db: Path, root: Path, assignment: str) -> bool:
+    """Whether a cached gradebook still holds exactly the assignment's tests, set-up cells and points.
+
+    The self-check restores test cells from this gradebook, so a gradebook whose tests were replaced
+    (say by ``pass``) would let a blank notebook pass: such a cache is detected here and made again.
+    """
+    import nbformat
+    from nbgrader.api import Gradebook, MissingEntry
+
+    try:
+        with Gradebook(f"sqlite:///{db}") as gb:
+            for src in sorted((root / "source" / assignment).glob("*.ipynb")):
+                want = {}
+                for c in nbformat.read(src, as_version=4).cells:
+                    m = c.metadata.get("nbgrader", {})
+                    if (m.get("grade") or m.get("locked")) and not m.get("solution"):
+                        want[m["grade_id"]] = (c.source, float(m.get("points", 0)) if m.get("grade") else None)
+                nb = gb.find_notebook(src.stem, assignment)
+                points = {g.name: float(g.max_score) for g in nb.grade_cells}
+                have = {c.name: (c.source, points.get(c.name)) for c in nb.source_cells
+                        if c.name in want or (c.locked and c.name not in {s.name for s in nb.solution_cells})}
+                if have != want or set(points) - set(want) - {s.name for s in nb.solution_cells}:
+                    return False
+    except (MissingEntry, Exception):  # noqa: BLE001 - unreadable or foreign: not ours
+        return False
+    return True
+
+
 def _template_gradebook(root: Path, assignment: str) -> Path:
     """A gradebook that knows ``assignment``, cached per version of its source (made once: it takes seconds)."""
     import nbgrader
@@ -89,7 +117,9 @@ def _template_gradebook(root: Path, assignment: str) -> Path:
     h.update((root / "nbgrader_config.py").read_bytes())
     cached = cache_dir() / "selfcheck" / f"{assignment}-{h.hexdigest()[:16]}.db"
     if cached.exists():
-        return cached
+        if template_matches_source(cached, root, assignment):
+            return cached
+        cached.unlink()  # changed since it was made (by hand or by code that ran unsandboxed): made again
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log, temp_attrs
@@ -140,6 +170,9 @@ def check_notebook(path: str | os.PathLike, *, root: Path | None = None, feedbac
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    if not os.access(root / "source", os.R_OK | os.X_OK):
+        raise RuntimeError(f"{root / 'source'} is not readable here: on a class server the hidden tests are the "
+                           "instructor's, so check your work with the Validate button instead")
     assignment, nb_name = find_assignment(path, root)
     template = _template_gradebook(root, assignment)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
