@@ -3,18 +3,20 @@
 ``nbgrader autograde`` grades one submission after the other in one process. Here every submission is
 graded by its own worker process in its own scratch copy of the course (the configuration, the
 assignment's source and a copy of the gradebook), several at once; the scores and the autograded
-notebooks are then merged into the real course. Per cell, nbgrader's ``Execute.timeout`` interrupts
-an endless loop (that cell errors, so only its item is lost). On top:
+notebooks are then merged into the real course by this process alone. Each submission is run *judged*
+(``course_lib.grading.judge``, through the preprocessors ``nbgrader_config.py`` sets): its cells in a
+sandboxed process that sees only its own folder, its tests in the worker. So
 
-* a cell that kills the Python kernel (``os._exit``, a segfault, running out of memory) loses only its
-  item too: the kernel is restarted, the cells before it are run again silently, and grading goes on
-  (``robust_execute_class``; stock nbgrader gives up the whole submission);
-* a wall-clock limit per submission: a worker past it is killed with its kernel and the submission is
-  reported as not graded, and the rest of the class is graded as usual.
+* a cell that loops (even one that swallows ``KeyboardInterrupt``) or kills its Python process loses
+  only its item: the student process is stopped or restarted, the cells before it are replayed, and
+  grading goes on;
+* a submission cannot reach the course root, the gradebook, another student's folder or the worker's
+  processes, and nothing it started survives its job;
+* a wall-clock limit per submission: a worker past it is killed with everything it started, the
+  submission is reported as not graded, and the rest of the class is graded as usual.
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import queue
@@ -49,7 +51,7 @@ def grade_in_place(root: Path, assignment: str, student: str, *, cell_timeout: f
                    feedback: bool = False) -> str:
     """Autograde ``root/submitted/<student>/<assignment>`` in this process (and make its feedback HTML).
 
-    Same preprocessors as ``nbgrader autograde`` except that the kernel may die (``robust_execute_class``).
+    The preprocessors are the course's (``nbgrader_config.py``): repaired metadata, judged execution.
     Returns nbgrader's log; raises ``RuntimeError`` with the log if nbgrader fails.
     """
     from nbgrader.converters import Autograde, GenerateFeedback

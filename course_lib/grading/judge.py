@@ -188,8 +188,8 @@ class StudentProcess:
     def interrupt(self) -> None:
         """SIGINT to the student's Python (a ``KeyboardInterrupt`` in the running code)."""
         for p in self._processes():
-            try:
-                if "course_lib.grading.student" in " ".join(p.cmdline()):
+            try:  # the Python inside (bwrap and setpriv carry the same words on their command lines)
+                if p.name().startswith("python") and "course_lib.grading.student" in " ".join(p.cmdline()):
                     p.send_signal(signal.SIGINT)
             except Exception:  # noqa: BLE001 - the process may be gone already
                 pass
