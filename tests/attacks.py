@@ -210,6 +210,24 @@ for _p in _find("nbgrader_config.py"):
     except Exception:
         pass
 ''',
+        "resource_hogs": '''
+import os as _os, time as _time
+_kids = 0
+for _ in range(400):            # more processes than the sandbox allows: stopped at its limit
+    try:
+        if _os.fork() == 0:
+            _time.sleep(60)
+            _os._exit(0)
+        _kids += 1
+    except OSError:
+        break
+try:
+    _big = bytearray(64 * 2**30)   # more memory than the sandbox allows
+except MemoryError:
+    pass
+with open("big.bin", "wb") as _f:  # a bigger file than it allows: the process is stopped
+    _f.write(b"\\0" * (300 * 2**20))
+''',
         "process_killer": '''
 import os as _os, signal as _sig
 for _pid in range(2, 65536):

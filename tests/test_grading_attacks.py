@@ -47,6 +47,16 @@ def _tree_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def _gradebook_definition(db: Path) -> str:
+    """A digest of what the gradebook says the assignments are (their cells, tests, points)."""
+    con = sqlite3.connect(db)
+    h = hashlib.sha256()
+    for table in ("assignment", "notebook", "base_cell", "source_cell", "grade_cells", "solution_cells"):
+        h.update(repr(sorted(con.execute(f"select * from {table}").fetchall(), key=repr)).encode())
+    con.close()
+    return h.hexdigest()
+
+
 def _sandbox_processes() -> list[psutil.Process]:
     out = []
     for p in psutil.process_iter(["uids", "cmdline"]):
@@ -72,6 +82,7 @@ def attacked_class(tmp_path_factory):
         nbformat.write(nb, dest / f"{assignment}.ipynb")
         (dest / "timestamp.txt").write_text("2026-01-15 10:00:00.000000 UTC")
     before = {"source": _tree_digest(root / "source"), "config": (root / "nbgrader_config.py").read_bytes(),
+              "definition": _gradebook_definition(root / "gradebook.db"),
               "victims": {s: (root / "submitted" / s / A2 / f"{A2}.ipynb").read_bytes() for s in subs
                           if s.startswith("z_")}}
     t0 = time.perf_counter()
@@ -103,6 +114,7 @@ def test_nothing_outside_the_sandbox_changed(attacked_class):
     for s, data in before["victims"].items():
         assert (root / "submitted" / s / A2 / f"{A2}.ipynb").read_bytes() == data, f"{s}'s submission was changed"
     assert not list((root / "source").rglob("torch.py"))
+    assert _gradebook_definition(root / "gradebook.db") == before["definition"], "the gradebook's tests changed"
     con = sqlite3.connect(root / "gradebook.db")
     assert con.execute("select count(*) from grade where manual_score is not null").fetchone()[0] == 0
     assert _sandbox_processes() == [], "a student's process survived the run"
