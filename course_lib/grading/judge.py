@@ -86,6 +86,7 @@ class StudentProcess:
         self.on_callback: Callable[[dict], dict] | None = None
         self.resolve: Callable[[dict], Any] = lambda node: node
         self.uid: int | None = None
+        self._uid_lock: Any = None
 
     def start(self, timeout: float = 180.0) -> None:
         r_in, w_in = os.pipe()    # grader -> student
@@ -94,8 +95,8 @@ class StudentProcess:
         logf = open(self.log, "ab") if self.log else subprocess.DEVNULL
         try:
             if self.sandbox:
-                self.uid = pick_uid() if os.geteuid() == 0 else None
-                if self.uid is not None:
+                if os.geteuid() == 0:
+                    self.uid, self._uid_lock = pick_uid()
                     self._own_work(self.uid)
                 cmd = sandbox_command(self.uid, argv, work=self.work, cache_files=self.cache_files,
                                       env=student_env(self.uid))
@@ -172,14 +173,15 @@ class StudentProcess:
             try:
                 frame = _recv(self.r)
                 msg = wire.decode(frame, resolve=self.resolve)
-            except (ProtocolError, wire.WireError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever it sent, it is the student's process that failed
                 self.kill()
                 raise StudentDied(f"the student process died or broke the protocol ({exc})") from None
             if not isinstance(msg, dict):
                 self.kill()
                 raise StudentDied("the student process sent something that is not a message")
             if "event" in msg:
-                self.events.append((str(msg.get("event")), str(msg.get("detail"))[:500]))
+                if len(self.events) < 1000:
+                    self.events.append((str(msg.get("event")), str(msg.get("detail"))[:500]))
                 continue
             if interrupted:
                 raise StudentTimeout("ran past the time limit and was interrupted")
@@ -220,6 +222,9 @@ class StudentProcess:
             self.proc.wait(timeout=10)
         if self.sandbox and self.uid is not None:
             _kill_uid(self.uid)
+        if self._uid_lock is not None:
+            self._uid_lock.close()  # the uid is free for another job
+            self._uid_lock = None
         for fd in (getattr(self, "w", None), getattr(self, "r", None)):
             if fd is not None:
                 with contextlib.suppress(OSError):
@@ -499,7 +504,7 @@ class Judge:
         self._callbacks: dict[int, Callable] = {}
         self._remotes: dict[int, RemoteObject] = {}
         self._deadline = 0.0
-        self._lost = False                   # the student process died during the current cell
+        self._broken = ""                    # why the student process cannot be started, once it could not
 
     # -- the student process
     def _ensure_student(self) -> StudentProcess:
@@ -508,7 +513,13 @@ class Judge:
                 self._collect_events()
                 self.student.kill()
             self._remotes = {}
-            s = self._start()
+            if self._broken:
+                raise StudentDied(self._broken)
+            try:
+                s = self._start()
+            except Exception as exc:  # noqa: BLE001 - e.g. the sandbox broke: every later cell fails at once
+                self._broken = f"the student process could not start: {exc}"
+                raise StudentDied(self._broken) from None
             s.resolve, s.on_callback = self._resolve, self._callback
             self.student = s
             for src in self.replay:     # the state the next cells expect
@@ -521,7 +532,6 @@ class Judge:
         try:
             return self._ensure_student().request(msg, timeout=left)
         except (StudentTimeout, StudentDied):
-            self._lost = not (self.student is not None and self.student.alive())
             raise
 
     def _collect_events(self) -> list[str]:
@@ -723,7 +733,6 @@ class Judge:
         self._deadline = time.monotonic() + self.cell_timeout
         out = io.StringIO()
         error = None
-        self._lost = False
         try:
             code = compile(source, f"<{label}>", "exec")
         except SyntaxError as exc:

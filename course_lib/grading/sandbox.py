@@ -29,8 +29,10 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -158,8 +160,13 @@ def limit_resources(limits: Limits) -> None:
         resource.setrlimit(res, (value, value))
 
 
-def pick_uid() -> int:
-    """A sandbox uid that no running process uses (so limits and signals are per job)."""
+def pick_uid() -> tuple[int, Any]:
+    """A sandbox uid reserved for this job (a held lock), which no running process uses: limits and
+    signals are then per job. Returns ``(uid, lock)``; closing ``lock`` frees the uid."""
+    import fcntl
+
+    lockdir = Path(tempfile.gettempdir()) / "course-sandbox-uids"
+    lockdir.mkdir(mode=0o700, exist_ok=True)
     used = set()
     for p in psutil.process_iter(["uids"]):
         try:
@@ -169,6 +176,13 @@ def pick_uid() -> int:
     start = os.getpid() % 4000
     for k in range(4000):
         uid = UID_BASE + (start + k) % 4000
-        if uid not in used:
-            return uid
+        if uid in used:
+            continue
+        lock = open(lockdir / str(uid), "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        return uid, lock
     raise SandboxUnavailable("no free sandbox uid")

@@ -62,7 +62,7 @@ def _enc(x: Any, buffers: list[bytes], handle, depth: int, seen: set[int]) -> An
         return {"t": "int", "v": str(int.__index__(x))}
     if isinstance(x, float) and not isinstance(x, np.generic):
         return {"t": "float", "v": float.__repr__(float(x))}
-    if isinstance(x, str) and not isinstance(x, np.generic):
+    if isinstance(x, str):  # a str subclass (numpy's str_ too) travels as the characters it holds
         return {"t": "str", "v": str.__str__(x)}
     if isinstance(x, (bytes, bytearray)):
         buffers.append(bytes(x))
