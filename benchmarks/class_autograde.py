@@ -7,6 +7,10 @@ items they break, and every submission is graded.
 
     .venv/bin/python benchmarks/class_autograde.py                      # the toy assignment (tests/)
     .venv/bin/python benchmarks/class_autograde.py --assignment a1_embeddings --jobs 2
+    .venv/bin/python benchmarks/class_autograde.py --modes sandbox,none  # the sandbox's cost, in one run
+
+Every submission is graded judged (its cells in a sandboxed process, its tests in the grader's); with
+``--modes ... none`` the same class is graded once more without the sandbox (``--no-sandbox``).
 """
 from __future__ import annotations
 
@@ -36,7 +40,20 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--cell-timeout", type=float, default=None, help="default: the course's (120 s)")
     ap.add_argument("--wall-limit", type=float, default=900)
+    ap.add_argument("--modes", default="sandbox", help="comma-separated: sandbox, none")
     a = ap.parse_args()
+    ok, times = True, {}
+    for mode in a.modes.split(","):
+        good, times[mode] = run_class(a, mode)
+        ok &= good
+    if len(times) > 1:
+        print("wall time per mode: " + ", ".join(f"{m} {t:.1f} s" for m, t in times.items()) +
+              (f"; sandbox / none = {times['sandbox'] / times['none']:.2f}" if {"sandbox", "none"} <= set(times)
+               else ""))
+    return 0 if ok else 1
+
+
+def run_class(a: argparse.Namespace, mode: str) -> tuple[bool, float]:
 
     with tempfile.TemporaryDirectory(prefix="class-bench-") as tmp:
         root = make_course(Path(tmp) / "course", with_real=a.assignment != TOY)
@@ -53,6 +70,8 @@ def main() -> int:
                "--jobs", str(a.jobs), "--wall-limit", str(a.wall_limit)]
         if a.cell_timeout:
             cmd += ["--cell-timeout", str(a.cell_timeout)]
+        if mode == "none":
+            cmd.append("--no-sandbox")
         print("$", " ".join(cmd), flush=True)
         t0 = time.perf_counter()
         out = subprocess.run(cmd, text=True)
@@ -73,10 +92,10 @@ def main() -> int:
             ok &= good
             if not good:
                 print(f"UNEXPECTED {student}: {got}")
-        print(f"\n{len(variants)} submissions of {a.assignment} with {a.jobs} job(s): {total:.1f} s wall "
-              f"(1-min load average at the end: {os.getloadavg()[0]:.1f}); per-item results as expected: {ok}")
+        print(f"\n{len(variants)} submissions of {a.assignment} with {a.jobs} job(s), sandbox {mode}: {total:.1f} s "
+              f"wall (1-min load average at the end: {os.getloadavg()[0]:.1f}); per-item results as expected: {ok}")
         shutil.rmtree(root, ignore_errors=True)
-    return 0 if ok else 1
+    return ok, total
 
 
 if __name__ == "__main__":
