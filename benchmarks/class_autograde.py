@@ -54,7 +54,6 @@ def main() -> int:
 
 
 def run_class(a: argparse.Namespace, mode: str) -> tuple[bool, float]:
-
     with tempfile.TemporaryDirectory(prefix="class-bench-") as tmp:
         root = make_course(Path(tmp) / "course", with_real=a.assignment != TOY)
         generate_assignment(root, a.assignment)

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_lib.grading.nbgrader_tools import ItemScore, _env, read_scores
+from course_lib.grading.nbgrader_tools import ItemScore, _env, gradebook, read_scores
 
 __all__ = ["review_flags", "SubmissionResult", "autograde_class", "grade_in_place", "merge_submission",
            "scratch_course", "submitted_students"]
@@ -126,16 +126,13 @@ def merge_submission(main_root: Path, scratch_root: Path, assignment: str, stude
 
     Manual scores and comments already in the main gradebook are kept.
     """
-    from nbgrader.api import Gradebook
-
     src_dir = scratch_root / "autograded" / student / assignment
     dst_dir = main_root / "autograded" / student / assignment
     if dst_dir.exists():
         shutil.rmtree(dst_dir)
     dst_dir.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(src_dir, dst_dir)
-    with Gradebook(f"sqlite:///{scratch_root / 'gradebook.db'}") as src, \
-            Gradebook(f"sqlite:///{main_root / 'gradebook.db'}") as dst:
+    with gradebook(scratch_root) as src, gradebook(main_root) as dst:
         s = src.find_student(student)
         dst.update_or_create_student(student, first_name=s.first_name, last_name=s.last_name, email=s.email,
                                      lms_user_id=s.lms_user_id)
@@ -267,14 +264,14 @@ def autograde_class(root: Path, assignment: str, students: list[str] | None = No
     that the gradebook knows it. Results come back in the order of ``students``; graded ones are in the
     main gradebook and ``autograded/`` afterwards. ``progress(result)`` is called as each one finishes.
     """
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     root = Path(root)
     students = submitted_students(root, assignment) if students is None else list(students)
     if not students:
         raise FileNotFoundError(f"no submissions of {assignment!r} under {root / 'submitted'}")
     try:
-        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        with gradebook(root) as gb:
             gb.find_assignment(assignment)
     except MissingEntry:
         raise RuntimeError(f"the gradebook does not know {assignment!r}: run `course release {assignment}` "

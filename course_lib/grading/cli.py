@@ -103,11 +103,13 @@ def cmd_collect(args) -> int:
 
 
 def _in_gradebook(root: Path, assignment: str) -> bool:
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
+
+    from course_lib.grading.nbgrader_tools import gradebook
 
     if not (root / "gradebook.db").exists():
         return False
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with gradebook(root) as gb:
         try:
             gb.find_assignment(assignment)
             return True

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.grading.nbgrader_tools import gradebook
+
 __all__ = ["item_columns", "score_table", "write_csv"]
 
 
@@ -32,8 +34,6 @@ def score_table(root: Path, assignment: str) -> tuple[list[str], list[list]]:
     ``needs_manual_grade``, ``review_flags`` (constructs a human should look at, see
     ``course_lib.grading.flags``). An item waiting for a human grader (a written answer) is an empty cell;
     nbgrader itself gives 0 to a written answer left exactly as released."""
-    from nbgrader.api import Gradebook
-
     from course_lib.grading.classroom import review_flags
 
     root = Path(root)
@@ -42,7 +42,7 @@ def score_table(root: Path, assignment: str) -> tuple[list[str], list[list]]:
     header = ["student_id"] + [f"{nb}/{gid}" if multi else gid for nb, gid, _ in cols] + \
         ["total", "max_total", "needs_manual_grade", "review_flags"]
     rows = []
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with gradebook(root) as gb:
         for sub in sorted(gb.find_assignment(assignment).submissions, key=lambda s: s.student.id):
             scores = {}
             for nb in sub.notebooks:

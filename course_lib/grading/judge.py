@@ -46,7 +46,7 @@ from typing import Any
 import torch
 
 from course_lib.grading import guards, wire
-from course_lib.grading.protocol import CallbackRef, HandleRef, IterArg, ProtocolError, mutables, plain_tensors, \
+from course_lib.grading.protocol import CallbackRef, HandleRef, IterArg, mutables, plain_tensors, \
     rebuild_tensor, send_frame
 from course_lib.grading.sandbox import Limits, limit_resources, pick_uid, sandbox_command, student_env
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["ItemScore", "course_root", "assignment_names", "nbgrader", "generate_assignment", "autograde",
-           "read_scores"]
+           "gradebook", "read_scores"]
 
 
 @dataclass(frozen=True)
@@ -98,11 +98,17 @@ def autograde(root: Path, assignment: str, student: str, notebooks: dict[str, Pa
     return read_scores(root, assignment, student)
 
 
-def read_scores(root: Path, assignment: str, student: str) -> list[ItemScore]:
-    """Per-item scores of one submission, read from the gradebook."""
+def gradebook(path: Path):
+    """nbgrader's ``Gradebook`` for a course root (its ``gradebook.db``) or a gradebook file; a context manager."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    path = Path(path)
+    return Gradebook(f"sqlite:///{path / 'gradebook.db' if path.is_dir() else path}")
+
+
+def read_scores(root: Path, assignment: str, student: str) -> list[ItemScore]:
+    """Per-item scores of one submission, read from the gradebook."""
+    with gradebook(root) as gb:
         sub = gb.find_submission(assignment, student)
         out = []
         for nb in sub.notebooks:

@@ -34,7 +34,7 @@ FLAGS_KEY = "course_review_flags"
 
 def _source_layout(db_url: str, notebook: str, assignment: str) -> tuple[list[str], dict[str, dict]]:
     """The source notebook's graded-cell ids in order, and each one's nbgrader metadata and cell type."""
-    with Gradebook(db_url) as gb:
+    with Gradebook(db_url) as gb:  # nbgrader's own URL for this notebook's gradebook
         nb = gb.find_notebook(notebook, assignment)
         grade = {c.name: c for c in nb.grade_cells}
         solution = {c.name for c in nb.solution_cells}

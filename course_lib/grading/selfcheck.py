@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_lib.grading.classroom import grade_in_place, scratch_course, skip_slow_imports
-from course_lib.grading.nbgrader_tools import ItemScore, assignment_names, course_root, read_scores
+from course_lib.grading.nbgrader_tools import ItemScore, assignment_names, course_root, gradebook, read_scores
 
 __all__ = ["CheckResult", "check_notebook", "find_assignment", "format_report"]
 
@@ -82,10 +82,10 @@ def template_matches_source(db: Path, root: Path, assignment: str) -> bool:
     (say by ``pass``) would let a blank notebook pass: such a cache is detected here and made again.
     """
     import nbformat
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     try:
-        with Gradebook(f"sqlite:///{db}") as gb:
+        with gradebook(db) as gb:
             for src in sorted((root / "source" / assignment).glob("*.ipynb")):
                 want = {}
                 for c in nbformat.read(src, as_version=4).cells:
