@@ -803,7 +803,10 @@ def plot_comparison(results: dict[str, dict[str, MethodResult]], methods: list[s
         for meth, r in results[name].items():
             if methods is not None and meth not in methods:
                 continue
+            cell = meth.removesuffix(" (recursive)")
             color, ls = styles.get(meth, ("tab:brown", "-."))      # a combination
+            if cell != meth and cell in styles:
+                color, ls = styles[cell][0], "--"                 # a one-step network run recursively
             hs = np.arange(1, len(r.mase_h) + 1)
             lw = 2.2 if meth in ("AR(d)", "ETS") else 1.4
             axes[0, j].plot(hs, r.mase_h, ls=ls, color=color, lw=lw, marker=".", label=meth)

@@ -165,12 +165,12 @@ def co2(freq: str = "monthly", *, missing: str) -> Series:
         raw = weekly.resample("MS").mean()  # the mean of the measured weeks of each month
         period, note = 12, f"monthly means of the measured weeks ({n_missing_weeks} weeks missing)"
     else:
-        raw, period, note = weekly, 52, f"{n_missing_weeks} weeks missing"
+        raw, period, note = weekly, 52, ""
     time = _decimal_year(raw.index)
     values, filled = fill_missing(raw.to_numpy(), time, missing, f"co2 ({freq})")
     how = {"interpolate": "filled by linear interpolation", "keep": "left as NaN", "raise": ""}[missing]
     return Series("co2", values, time, ("co2",), freq, period, True, filled, "ppm",
-                  f"Mauna Loa CO2, {freq}, {int(time[0])}-{int(time[-1])}; {note}; {int(filled.sum())} missing "
+                  f"Mauna Loa CO2, {freq}, {int(time[0])}-{int(time[-1])}; {note + '; ' if note else ''}{int(filled.sum())} missing "
                   f"{'months' if freq == 'monthly' else 'weeks'} {how}".rstrip())
 
 
