@@ -17,6 +17,7 @@ from classroom_fixtures import COURSE
 
 A2 = "a2_rnn"
 A3 = "a3_lstm"
+A6 = "a6_time_series"
 
 # a shell snippet, used by several attacks: every file of a given name this process can find
 FIND = '''
@@ -275,6 +276,13 @@ _g.refuse_reference = lambda *a, **k: contextlib.nullcontext()
 refuse_reference = _g.refuse_reference
 def rnn_step(x_t, h_prev, U, W, b):
     return torch.rnn_tanh_cell(x_t, h_prev, U, W, b, None)
+'''),
+        "statsmodels_AutoReg": (A6, "fit_answer", '''
+import numpy as np
+from statsmodels.tsa.ar_model import AutoReg
+def fit_ar(x, d):
+    p = AutoReg(np.asarray(x, dtype=float), d, trend="c").fit().params
+    return float(p[0]), np.asarray(p[1:])
 '''),
         "torch_VF": (A3, "lstm_answer", '''
 import torch

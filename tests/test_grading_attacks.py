@@ -26,7 +26,7 @@ import nbformat
 import psutil
 import pytest
 
-from attacks import A2, A3, class_of_submissions
+from attacks import A2, A3, A6, class_of_submissions
 from classroom_fixtures import make_course
 from course_lib.grading import generate_assignment, read_scores
 from course_lib.grading.sandbox import UID_BASE, sandbox_problem
@@ -73,7 +73,7 @@ def attacked_class(tmp_path_factory):
     if sandbox_problem():
         pytest.skip(f"no sandbox here: {sandbox_problem()}")
     root = make_course(tmp_path_factory.mktemp("attacks") / "course", with_real=True)
-    for a in (A2, A3):
+    for a in (A2, A3, A6):
         generate_assignment(root, a)
     subs = class_of_submissions(root)
     for student, (nb, assignment, _) in subs.items():
@@ -87,7 +87,7 @@ def attacked_class(tmp_path_factory):
                           if s.startswith("z_")}}
     t0 = time.perf_counter()
     runs = {a: course("--root", str(root), "autograde", a, "--jobs", "2", "--cell-timeout", "20",
-                      *[f"--student={s}" for s, (_, aa, _) in subs.items() if aa == a]) for a in (A2, A3)}
+                      *[f"--student={s}" for s, (_, aa, _) in subs.items() if aa == a]) for a in (A2, A3, A6)}
     seconds = time.perf_counter() - t0
     time.sleep(4)  # give a surviving process (there must be none) the time to do its harm
     return root, subs, runs, before, seconds
