@@ -142,7 +142,10 @@ for _p in _find("a2_rnn.ipynb"):
     for _c in _nb["cells"]:
         _s = "".join(_c["source"])
         if "BEGIN SOLUTION" in _s:
-            exec(_s, globals())
+            try:
+                exec(_s, globals())
+            except Exception:
+                pass
 ''',
         "detached_rewriter": FIND + '''
 import subprocess as _sp, sys as _sys
