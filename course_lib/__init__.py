@@ -4,6 +4,7 @@ Every lecture and assignment imports from here instead of redefining helpers.
 Submodules (one idea each):
 
 - ``course_lib.env``       device choice, seeding, a one-line environment report
+- ``course_lib.cache``     the course cache: ``cache_dir``, ``fingerprint``, ``atomic_save``, ``cached``
 - ``course_lib.check``     ``compare()`` for student-facing checks
 - ``course_lib.data``      vocabularies, tokenising, offline corpora, batching, tasks
 - ``course_lib.embeddings``  one-hot, lookup, cosine, neighbours, PPMI-SVD vectors (lecture 1)

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_lib.cache import atomic_save
 from course_lib.env import autocast_dtype, choose_device
 
 __all__ = ["fit", "History", "move_to", "make_loader", "evaluate_loss", "LossFn"]
@@ -212,15 +213,6 @@ def _restore_epoch_state(loader: Any, state: dict[str, Any]) -> None:
         g.set_state(s)
 
 
-# --- checkpoints -------------------------------------------------------------------
-
-def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # atomic: an interrupt never leaves a half-written checkpoint
-
-
 # --- live plot -----------------------------------------------------------------------
 
 def _in_notebook() -> bool:
@@ -388,13 +380,13 @@ def fit(model: nn.Module, loss_fn: LossFn, train_loader: Iterable, optimizer: to
     def checkpoint() -> None:
         if ckpt is None:
             return
-        _save_checkpoint(ckpt, {
+        atomic_save({
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
             "epoch_state": epoch_state, "rng": _rng_state(), "history": history.as_dict(),
             "window": (float(window_loss), float(window_norm), window_n),
-        })
+        }, ckpt)  # atomic: an interrupt never leaves a half-written checkpoint
 
     model.train()
     try:

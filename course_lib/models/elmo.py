@@ -600,15 +600,10 @@ def bilm_perplexity(model: BiLM, loader: Any) -> dict[str, float]:
 
 def save_bilm(path: Any, model: BiLM, vocab_itos: Sequence[str], info: dict[str, Any]) -> None:
     """Save weights, config, vocabulary and ``info`` (history, perplexities) to ``path`` atomically."""
-    import os
-    from pathlib import Path
+    from course_lib.cache import atomic_save
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save({"config": model.config.as_dict(), "state_dict": model.state_dict(),
-                "vocab": list(vocab_itos), "info": info}, tmp)
-    os.replace(tmp, path)
+    atomic_save({"config": model.config.as_dict(), "state_dict": model.state_dict(),
+                 "vocab": list(vocab_itos), "info": info}, path)
 
 
 def load_bilm(path: Any) -> tuple[BiLM, list[str], dict[str, Any]]:
@@ -635,7 +630,8 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
     capped vocabulary is the ``config.vocab_size`` most frequent training words (with the four
     reserved ids). Training goes through :func:`course_lib.train.fit` with Adam for ``steps`` steps.
 
-    The file is ``cache_dir()/bilm_<hash of all settings>.pt``; it is reused unless ``retrain``.
+    The file is ``cache_dir()/bilm_<fingerprint of all settings>.pt`` (:func:`course_lib.cache.cache_file`,
+    version 2); it is reused unless ``retrain``.
     With ``train_if_missing=False`` a missing file raises ``FileNotFoundError`` instead of training.
 
     Returns:
@@ -643,27 +639,48 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
         (``{"forward", "backward"}`` on held-out text), ``"seconds"``, ``"cache_file"``,
         ``"loaded_from_cache"``, ``"n_train_tokens"``.
     """
-    from course_lib.data import Vocab, cache_dir, wiki_sentences
-    from course_lib.data.corpora import fingerprint
-    from course_lib.train import fit, make_loader
+    from course_lib.cache import cache_file, cached
 
     config = config or BiLMConfig()
     settings = {"config": config.as_dict(), "n_sentences": n_sentences, "steps": steps, "batch_size": batch_size,
-                "chunk_len": chunk_len, "lr": lr, "seed": seed, "v": 2}
-    path = cache_dir() / f"bilm_{fingerprint(settings)}.pt"
-    if path.exists() and not retrain:
-        try:
-            model, itos, info = load_bilm(path)
-            info["loaded_from_cache"] = True
-            if verbose:
-                print(f"loaded the trained biLM from {path}")
-            return model, itos, info
-        except Exception as exc:  # noqa: BLE001 - a damaged cache file is retrained
-            print(f"could not read {path} ({exc}); training again")
-    if not train_if_missing:
-        raise FileNotFoundError(f"no trained biLM with these settings in the cache ({path})")
+                "chunk_len": chunk_len, "lr": lr, "seed": seed}
+    version = 2
+    path = cache_file("bilm", settings, version)
 
+    def load(p: Any) -> tuple[BiLM, list[str], dict[str, Any]]:
+        model, itos, info = load_bilm(p)
+        info["loaded_from_cache"] = True
+        if verbose:
+            print(f"loaded the trained biLM from {p}")
+        return model, itos, info
+
+    def save(value: tuple[BiLM, list[str], dict[str, Any]], p: Any) -> None:
+        save_bilm(p, *value)
+
+    def train() -> tuple[BiLM, list[str], dict[str, Any]]:
+        if not train_if_missing:
+            raise FileNotFoundError(f"no trained biLM with these settings in the cache ({path})")
+        return _train_bilm(config, n_sentences, steps, batch_size, chunk_len, lr, seed, device,
+                           {**settings, "v": version}, path)
+
+    model, itos, info = cached("bilm", settings, train, version=version, load=load, save=save, read=not retrain)
+    if not info.get("loaded_from_cache"):
+        info["loaded_from_cache"] = False
+        if verbose:
+            ppl = info["perplexity"]
+            print(f"trained the biLM in {info['seconds']:.0f} s; held-out perplexity forward "
+                  f"{ppl['forward']:.1f}, backward {ppl['backward']:.1f}; saved to {path}")
+    return model, itos, info
+
+
+def _train_bilm(config: BiLMConfig, n_sentences: int | None, steps: int, batch_size: int, chunk_len: int,
+                lr: float, seed: int, device: Any, settings: dict[str, Any], path: Any
+                ) -> tuple[BiLM, list[str], dict[str, Any]]:
+    """Train a biLM as :func:`pretrained_bilm` describes: ``(model on the CPU, eval mode; vocab itos; info)``."""
+    from course_lib.data import Vocab, wiki_sentences
     from course_lib.data.tasks import split_by_position
+    from course_lib.env import choose_device
+    from course_lib.train import fit, make_loader
 
     parts = split_by_position(wiki_sentences(max_sentences=n_sentences))
     train_s, held_s = parts["train"], parts["val"]
@@ -672,15 +689,13 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
     if len(vocab) != config.vocab_size:
         raise ValueError(f"the training text has only {len(vocab)} word types; set vocab_size <= {len(vocab)}")
     types = {w: i for i, w in enumerate(sorted({w for s in sents for w in s}))}
-    type_words = sorted(types, key=types.get)
+    type_words = sorted(types, key=types.__getitem__)
     type_chars, _ = encode_chars([type_words], config.max_chars)
     type_chars = type_chars[0]                                           # (n_types, max_chars)
     type_targets = torch.tensor([vocab[w] for w in type_words])          # (n_types,)
     collate = _make_collate(type_chars, type_targets)
     train_ds = _LMData(lm_chunks(train_s, chunk_len), types)
     held_ds = _LMData(lm_chunks(held_s, chunk_len), types)
-
-    from course_lib.env import choose_device
 
     device = choose_device(str(device) if device is not None else None)
     torch.manual_seed(seed)
@@ -697,9 +712,4 @@ def pretrained_bilm(config: BiLMConfig | None = None, n_sentences: int | None = 
     info = {"history": history.as_dict(), "perplexity": ppl, "seconds": history.seconds,
             "n_train_tokens": sum(len(s) for s in train_s), "n_heldout_tokens": sum(len(s) for s in held_s),
             "settings": settings, "cache_file": str(path)}
-    save_bilm(path, model, vocab.itos, info)
-    info["loaded_from_cache"] = False
-    if verbose:
-        print(f"trained the biLM in {history.seconds:.0f} s; held-out perplexity forward "
-              f"{ppl['forward']:.1f}, backward {ppl['backward']:.1f}; saved to {path}")
     return model, vocab.itos, info

@@ -411,26 +411,19 @@ def pretrained_static_vectors(dim: int = 100, epochs: int = 5, window: int = 5, 
         ``(vocab, vectors)``: ``vectors: (len(vocab), dim)`` (the target vectors ``u``), the
         reserved tokens' rows zero.
     """
-    from course_lib.data.corpora import cache_dir, fingerprint, wiki_sentences
+    from course_lib.data.corpora import wiki_sentences
+    from course_lib.embeddings import cached_vectors
 
-    key = fingerprint({"dim": dim, "epochs": epochs, "window": window, "negatives": negatives,
-                       "min_count": min_count, "sample": sample, "seed": seed, "v": 1})
-    path = cache_dir() / f"skipgram_{key}.pt"
-    if cache and path.exists():
-        try:
-            blob = torch.load(path, weights_only=True)
-            return Vocab(blob["itos"], counts=dict(zip(blob["itos"][4:], blob["counts"]))), blob["vectors"]
-        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt
-            path.unlink(missing_ok=True)
-    sents = wiki_sentences()
-    vocab = Vocab.from_corpus(sents, min_count=min_count)
-    pairs = SkipGramPairs(sents, vocab, window=window, negatives=negatives, sample=sample, seed=seed)
-    model = SkipGram(len(vocab), dim, seed=seed)
-    train_skipgram(model, pairs, epochs=epochs)
-    vectors = model.vectors()
-    vectors[: len(SPECIALS)] = 0.0
-    if cache:
-        tmp = path.with_suffix(".tmp")
-        torch.save({"itos": vocab.itos, "counts": [vocab.count(t) for t in vocab.itos[4:]], "vectors": vectors}, tmp)
-        tmp.replace(path)
-    return vocab, vectors
+    def build() -> tuple[Vocab, torch.Tensor]:
+        sents = wiki_sentences()
+        vocab = Vocab.from_corpus(sents, min_count=min_count)
+        pairs = SkipGramPairs(sents, vocab, window=window, negatives=negatives, sample=sample, seed=seed)
+        model = SkipGram(len(vocab), dim, seed=seed)
+        train_skipgram(model, pairs, epochs=epochs)
+        vectors = model.vectors()
+        vectors[: len(SPECIALS)] = 0.0
+        return vocab, vectors
+
+    settings = {"dim": dim, "epochs": epochs, "window": window, "negatives": negatives, "min_count": min_count,
+                "sample": sample, "seed": seed}
+    return cached_vectors("skipgram", settings, build, version=1, cache=cache)
