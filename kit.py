@@ -85,12 +85,13 @@ def ensure_nbgrader_extensions() -> None:
 
 
 def test_env() -> dict[str, str]:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from course_lib.threads import single_thread_env  # torch-free: runs on the system Python
+
     env = dict(os.environ)
     env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = "1"
-    env["COURSE_PROGRESS"] = "0"
-    env["COURSE_LIVE_PLOT"] = "0"
+    env.update(single_thread_env(headless=True))
     return env
 
 

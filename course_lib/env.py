@@ -2,7 +2,8 @@
 
 Nothing here keeps global state of its own: every function reads or sets
 process-wide settings (torch's RNGs, thread count) explicitly when called,
-so code using it also runs unchanged under ``torchrun``.
+so code using it also runs unchanged under ``torchrun``. :func:`single_thread_env` (the
+one-thread environment variables) lives in the torch-free :mod:`course_lib.threads`.
 """
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["choose_device", "seed_everything", "env_report", "autocast_dtype", "set_threads"]
+from course_lib.threads import single_thread_env
+
+__all__ = ["choose_device", "seed_everything", "env_report", "autocast_dtype", "set_threads", "single_thread_env"]
 
 
 def choose_device(prefer: str | None = None) -> torch.device:
