@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.data.batching import lengths_to_mask, masked_cross_entropy, pad_batch
+from course_lib.models.base import TORCH_LAYERS
 
 __all__ = [
     "SYMBOLS", "START", "END", "counting_string", "encode", "decode", "next_symbol_example",
@@ -149,9 +150,6 @@ def _batch(ns: Sequence[int], num_letters: int) -> dict[str, torch.Tensor]:
             "n": torch.tensor(list(ns))}
 
 
-_TORCH_LAYERS = {"elman": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-
-
 class CountingModel(nn.Module):
     """One-hot symbols -> one recurrent layer (tanh RNN, GRU or LSTM) -> next-symbol scores ``c + V h_t``.
 
@@ -175,14 +173,14 @@ class CountingModel(nn.Module):
     def __init__(self, kind: str = "lstm", hidden_size: int = 8, input_noise: float = 0.0,
                  forget_bias: float | None = None):
         super().__init__()
-        if kind not in _TORCH_LAYERS:
-            raise ValueError(f"kind must be one of {sorted(_TORCH_LAYERS)}, got {kind!r}")
+        if kind not in TORCH_LAYERS:
+            raise ValueError(f"kind must be one of {sorted(TORCH_LAYERS)}, got {kind!r}")
         if input_noise < 0:
             raise ValueError(f"input_noise must be >= 0 (a standard deviation), got {input_noise!r}")
         if forget_bias is not None and kind != "lstm":
             raise ValueError(f"forget_bias is for the LSTM only; a {kind!r} layer has no forget gate")
         self.kind, self.hidden_size, self.input_noise = kind, hidden_size, float(input_noise)
-        self.rnn = _TORCH_LAYERS[kind](len(SYMBOLS), hidden_size, batch_first=True)
+        self.rnn = TORCH_LAYERS[kind](len(SYMBOLS), hidden_size, batch_first=True)
         self.out = nn.Linear(hidden_size, len(SYMBOLS))  # V and c
         if forget_bias is not None:
             with torch.no_grad():  # PyTorch's gate order is i, f, g, o; b_f = b_ih[f] + b_hh[f]
@@ -200,10 +198,9 @@ class CountingModel(nn.Module):
 
     def hand_layer(self) -> nn.Module:
         """The recurrent layer as a hand-built module (``ElmanRNN`` / ``GRU`` / ``LSTM``), weights copied."""
-        from course_lib.models.gated import GRU, LSTM
-        from course_lib.models.rnn import ElmanRNN
+        from course_lib.models.deep import LAYER_KINDS
 
-        return {"elman": ElmanRNN, "gru": GRU, "lstm": LSTM}[self.kind].from_torch(self.rnn)
+        return LAYER_KINDS[self.kind].from_torch(self.rnn)
 
     @torch.no_grad()
     def cell_states(self, inputs: torch.Tensor) -> torch.Tensor:

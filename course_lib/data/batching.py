@@ -1,7 +1,9 @@
 """Batches of sequences of different lengths: padding, masks, masked losses, bucketing.
 
 Conventions: tensors are batch-first; the pad id is 0; a mask is a bool ``(batch, time)``
-tensor that is True on real tokens and False on padding.
+tensor that is True on real tokens and False on padding. Every model checks its mask with
+:func:`check_mask` (or :func:`mask_lengths`, which also needs right padding and returns the
+lengths), and reverses padded sequences with :func:`reverse_padded`.
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "pad_batch", "lengths_to_mask", "masked_mean", "masked_cross_entropy", "make_collate",
-    "BucketBatchSampler",
+    "pad_batch", "lengths_to_mask", "check_mask", "mask_lengths", "reverse_padded", "masked_mean",
+    "masked_cross_entropy", "make_collate", "BucketBatchSampler",
 ]
 
 
@@ -86,12 +88,79 @@ def lengths_to_mask(lengths: torch.Tensor | Sequence[int], max_len: int | None =
     return steps.unsqueeze(0) < lengths.unsqueeze(1)
 
 
-def _check_mask(mask: torch.Tensor, shape: tuple[int, ...], what: str) -> None:
+def check_mask(mask: torch.Tensor, shape: tuple[int, ...], what: str = "the batch") -> None:
+    """Check a padding mask: a bool tensor of the given shape.
+
+    Args:
+        mask: should be ``(batch, time)`` bool, True on real tokens.
+        shape: the ``(batch, time)`` it must have.
+        what: what the shape comes from, for the message (e.g. ``"targets"``).
+
+    Raises:
+        TypeError: if ``mask`` is not a bool tensor (a lengths vector or a float mask, say).
+        ValueError: if its shape is not ``shape``.
+    """
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
         got = mask.dtype if isinstance(mask, torch.Tensor) else type(mask).__name__
         raise TypeError(f"mask must be a bool tensor (True on real tokens), got {got}")
-    if tuple(mask.shape) != shape:
-        raise ValueError(f"mask must have the shape of {what} {shape}, got {tuple(mask.shape)}")
+    if tuple(mask.shape) != tuple(shape):
+        raise ValueError(f"mask must have the shape of {what} {tuple(shape)}, got {tuple(mask.shape)}")
+
+
+def mask_lengths(mask: torch.Tensor, shape: tuple[int, ...] | None = None, what: str = "the batch"
+                 ) -> torch.Tensor:
+    """The lengths of a right-padded mask, checked: ``mask: (batch, time)`` bool -> ``(batch,)`` long.
+
+    Args:
+        mask: True on a prefix of each row (the real tokens), then False.
+        shape, what: the ``(batch, time)`` it must have (default: any 2-D shape), see :func:`check_mask`.
+
+    Raises:
+        TypeError / ValueError: as :func:`check_mask`; ``ValueError`` if some row is not right-padded.
+    """
+    if shape is None and isinstance(mask, torch.Tensor):
+        if mask.dim() != 2:
+            raise ValueError(f"mask must be 2-D (batch, time), got shape {tuple(mask.shape)}")
+        shape = tuple(mask.shape)
+    check_mask(mask, shape or (), what)
+    lengths = mask.sum(1)
+    if not torch.equal(mask, lengths_to_mask(lengths, mask.shape[1])):
+        raise ValueError("mask must be right-padded: True on a prefix of each row, then False")
+    return lengths
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None = None) -> torch.Tensor:
+    """Reverse each sequence within its own length; padding stays where it is.
+
+    Args:
+        x: ``(batch, time, ...)``.
+        lengths: ``(batch,)`` ints, each ``<= time``; None means every sequence fills ``time``.
+
+    Returns:
+        ``(batch, time, ...)`` with ``out[i, t] = x[i, lengths[i] - 1 - t]`` for ``t < lengths[i]``
+        and ``out[i, t] = x[i, t]`` on padding. Applying it twice gives ``x`` back.
+
+    >>> reverse_padded(torch.tensor([[1, 2, 3], [4, 5, 0]]), torch.tensor([3, 2])).tolist()
+    [[3, 2, 1], [5, 4, 0]]
+    """
+    if x.dim() < 2:
+        raise ValueError(f"x must be (batch, time, ...), got shape {tuple(x.shape)}")
+    if lengths is None:
+        return x.flip(1)
+    lengths = torch.as_tensor(lengths, device=x.device)
+    batch, time = x.shape[:2]
+    if lengths.shape != (batch,) or lengths.is_floating_point():
+        raise ValueError(f"lengths must be {batch} ints (batch,), got {tuple(lengths.shape)} {lengths.dtype}")
+    if (lengths < 0).any() or (lengths > time).any():
+        raise ValueError(f"lengths must lie in [0, {time}], got {lengths.tolist()}")
+    t = torch.arange(time, device=x.device).unsqueeze(0)  # (1, time)
+    lengths = lengths.unsqueeze(1).long()
+    idx = torch.where(t < lengths, lengths - 1 - t, t)  # (batch, time)
+    idx = idx.view(batch, time, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, idx)
+
+
+def _check_real_tokens(mask: torch.Tensor) -> None:
     if not mask.any():
         raise ValueError("the mask has no real tokens (all padding): the masked mean is undefined")
 
@@ -112,7 +181,8 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """
     if values.dim() != 2:
         raise ValueError(f"values must be (batch, time), got shape {tuple(values.shape)}")
-    _check_mask(mask, tuple(values.shape), "values")
+    check_mask(mask, tuple(values.shape), "values")
+    _check_real_tokens(mask)
     zeros = torch.zeros((), dtype=values.dtype, device=values.device)
     return torch.where(mask, values, zeros).sum() / mask.sum()
 
@@ -140,7 +210,8 @@ def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, mask: torc
                          f"got {tuple(targets.shape)}")
     if targets.is_floating_point():
         raise TypeError(f"targets must be integer ids, got dtype {targets.dtype}")
-    _check_mask(mask, tuple(targets.shape), "targets")
+    check_mask(mask, tuple(targets.shape), "targets")
+    _check_real_tokens(mask)
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
     safe_targets = torch.where(mask, targets, torch.zeros_like(targets))  # padded targets may be anything

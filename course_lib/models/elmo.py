@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.data.batching import lengths_to_mask, masked_cross_entropy
+from course_lib.data.batching import lengths_to_mask, mask_lengths, masked_cross_entropy, reverse_padded
 
 __all__ = [
     "CHAR_PAD", "BOW", "EOW", "N_CHAR_IDS", "encode_chars", "CharCNN", "Highway", "BiLMConfig", "BiLM",
@@ -162,25 +162,6 @@ class CharCNN(nn.Module):
         return self.norm(self.proj(h))
 
 
-def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse each sequence within its own length; padding stays at the end.
-
-    Args:
-        x: ``(batch, time, ...)``.
-        lengths: ``(batch,)`` real lengths.
-
-    Returns:
-        ``(batch, time, ...)`` with ``out[i, s] = x[i, L_i - 1 - s]`` for ``s < L_i`` and
-        ``out[i, s] = x[i, s]`` on padding. Applying it twice gives ``x`` back.
-    """
-    b, t = x.shape[:2]
-    steps = torch.arange(t, device=x.device).unsqueeze(0)            # (1, t)
-    lengths = lengths.to(x.device).unsqueeze(1)                      # (b, 1)
-    idx = torch.where(steps < lengths, lengths - 1 - steps, steps)   # (b, t)
-    idx = idx.view(b, t, *([1] * (x.dim() - 2))).expand_as(x)
-    return x.gather(1, idx)
-
-
 @dataclass
 class BiLMConfig:
     """Sizes of a :class:`BiLM` (also the key of its cache file)."""
@@ -246,12 +227,7 @@ class BiLM(nn.Module):
             raise ValueError(f"chars must be (batch, time, max_chars), got shape {tuple(chars.shape)}")
         if mask is None:
             mask = (chars != CHAR_PAD).any(dim=2)
-        if mask.shape != chars.shape[:2] or mask.dtype != torch.bool:
-            raise ValueError(f"mask must be bool (batch, time) = {tuple(chars.shape[:2])}, got "
-                             f"{tuple(mask.shape)} {mask.dtype}")
-        lengths = mask.sum(dim=1)
-        if not torch.equal(mask, lengths_to_mask(lengths, mask.shape[1])):
-            raise ValueError("mask must be True on a prefix of each row (right padding only)")
+        lengths = mask_lengths(mask, tuple(chars.shape[:2]), "chars' (batch, time)")
         x0 = self.encoder(chars)                                    # (b, t, dim)
         fwd = self._stack(self.forward_lstms, x0)
         bwd = self._stack(self.backward_lstms, reverse_padded(x0, lengths))   # read each sentence right to left
