@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.data.batching import lengths_to_mask, masked_cross_entropy, pad_batch
-from course_lib.models.base import TORCH_LAYERS
+from course_lib.models.base import TORCH_LAYERS, eval_mode
 
 __all__ = [
     "SYMBOLS", "START", "END", "counting_string", "encode", "decode", "next_symbol_example",
@@ -215,12 +215,10 @@ class CountingModel(nn.Module):
 @torch.no_grad()
 def predict_next(model: CountingModel, ns: Sequence[int], num_letters: int = 2) -> torch.Tensor:
     """Argmax next-symbol predictions for the strings ``n in ns``: ``(len(ns), time)`` ids (0 on padding)."""
-    was = model.training
-    model.eval()
     b = _batch(ns, num_letters)
     dev = next(model.parameters()).device
-    logits = model(b["inputs"].to(dev), b["mask"].to(dev)).cpu()
-    model.train(was)
+    with eval_mode(model):
+        logits = model(b["inputs"].to(dev), b["mask"].to(dev)).cpu()
     return torch.where(b["mask"], logits.argmax(-1), torch.zeros_like(b["inputs"]))
 
 

@@ -40,6 +40,7 @@ from torch import nn
 
 from course_lib.cache import atomic_save
 from course_lib.env import autocast_dtype, choose_device
+from course_lib.models.base import eval_mode
 
 __all__ = ["fit", "History", "move_to", "make_loader", "evaluate_loss", "LossFn"]
 
@@ -141,10 +142,8 @@ def evaluate_loss(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: t
     """Mean of ``loss_fn`` over ``loader``, weighted by the ``n`` it returns (model in eval mode)."""
     device = device or next(model.parameters()).device
     dtype = _amp_dtype(amp, device)
-    was_training = model.training
-    model.eval()
     total, count = 0.0, 0.0
-    try:
+    with eval_mode(model):
         for i, batch in enumerate(loader):
             if max_batches is not None and i >= max_batches:
                 break
@@ -153,8 +152,6 @@ def evaluate_loss(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: t
                 loss, n = _split_loss(loss_fn(model, batch))
             total += float(loss.float()) * n
             count += n
-    finally:
-        model.train(was_training)
     if count == 0:
         raise ValueError("evaluate_loss got an empty loader")
     return total / count

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.data.batching import lengths_to_mask, mask_lengths, masked_cross_entropy, reverse_padded
+from course_lib.models.base import eval_mode
 
 __all__ = [
     "CHAR_PAD", "BOW", "EOW", "N_CHAR_IDS", "encode_chars", "CharCNN", "Highway", "BiLMConfig", "BiLM",
@@ -403,16 +404,14 @@ def token_vectors(model: BiLM, sentences: Sequence[Sequence[str]], positions: Se
     """
     if len(sentences) != len(positions):
         raise ValueError(f"got {len(sentences)} sentences but {len(positions)} positions")
-    was = model.training
-    model.eval()
     device = next(model.parameters()).device
     rows = []
-    for s in range(0, len(sentences), batch_size):
-        chars, mask = encode_chars(sentences[s:s + batch_size], model.config.max_chars)
-        reps = layer_representations(model(chars.to(device), mask.to(device)))  # (3, b, t, 2d)
-        pos = torch.tensor(positions[s:s + batch_size], device=device)
-        rows.append(reps[:, torch.arange(len(pos), device=device), pos].cpu())
-    model.train(was)
+    with eval_mode(model):
+        for s in range(0, len(sentences), batch_size):
+            chars, mask = encode_chars(sentences[s:s + batch_size], model.config.max_chars)
+            reps = layer_representations(model(chars.to(device), mask.to(device)))  # (3, b, t, 2d)
+            pos = torch.tensor(positions[s:s + batch_size], device=device)
+            rows.append(reps[:, torch.arange(len(pos), device=device), pos].cpu())
     return torch.cat(rows, dim=1)
 
 
@@ -424,16 +423,14 @@ def embed_sentences(model: BiLM, sentences: Sequence[Sequence[str]], batch_size:
         ``(3, n_words, 2 * dim)`` with ``n_words = sum(len(s) for s in sentences)``; row ``k`` is the
         ``k``-th word when the sentences are read one after the other.
     """
-    was = model.training
-    model.eval()
     device = next(model.parameters()).device
     rows = []
-    for s in range(0, len(sentences), batch_size):
-        chars, mask = encode_chars(sentences[s:s + batch_size], model.config.max_chars)
-        mask = mask.to(device)
-        reps = layer_representations(model(chars.to(device), mask))        # (3, b, t, 2d)
-        rows.append(reps[:, mask].cpu())                                   # (3, real words, 2d), row-major
-    model.train(was)
+    with eval_mode(model):
+        for s in range(0, len(sentences), batch_size):
+            chars, mask = encode_chars(sentences[s:s + batch_size], model.config.max_chars)
+            mask = mask.to(device)
+            reps = layer_representations(model(chars.to(device), mask))    # (3, b, t, 2d)
+            rows.append(reps[:, mask].cpu())                               # (3, real words, 2d), row-major
     return torch.cat(rows, dim=1)
 
 
@@ -559,18 +556,16 @@ def _lm_loss(model: BiLM, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor,
 @torch.no_grad()
 def bilm_perplexity(model: BiLM, loader: Any) -> dict[str, float]:
     """Held-out perplexity of each direction: ``exp`` of the mean cross-entropy per predicted word."""
-    was = model.training
-    model.eval()
     device = next(model.parameters()).device
     tot_f = tot_b = 0.0
     count = 0
-    for batch in loader:
-        batch = {k: v.to(device) for k, v in batch.items()}
-        lf, lb, n = model.lm_losses(batch["chars"], batch["targets"], batch["mask"])
-        tot_f += float(lf) * n
-        tot_b += float(lb) * n
-        count += n
-    model.train(was)
+    with eval_mode(model):
+        for batch in loader:
+            batch = {k: v.to(device) for k, v in batch.items()}
+            lf, lb, n = model.lm_losses(batch["chars"], batch["targets"], batch["mask"])
+            tot_f += float(lf) * n
+            tot_b += float(lb) * n
+            count += n
     return {"forward": math.exp(tot_f / count), "backward": math.exp(tot_b / count)}
 
 

@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_lib.data.batching import masked_cross_entropy
+from course_lib.models.base import eval_mode
 
 __all__ = ["RNNClassifier", "RNNTagger", "BagOfEmbeddings", "classification_loss", "tagging_loss",
            "predict", "binary_scores"]
@@ -111,11 +112,9 @@ def tagging_loss(model: nn.Module, batch: dict) -> tuple[torch.Tensor, int]:
 @torch.no_grad()
 def predict(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor]:
     """Predicted and true labels over a loader: ``(pred, true)``, 1-D; for taggers, real tokens only."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     preds, trues = [], []
-    try:
+    with eval_mode(model):
         for batch in loader:
             logits = model(batch["tokens"].to(device), batch["lengths"].to(device)).cpu()
             pred = logits.argmax(-1)
@@ -125,8 +124,6 @@ def predict(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor]:
             else:
                 preds.append(pred)
                 trues.append(batch["labels"])
-    finally:
-        model.train(was_training)
     return torch.cat(preds), torch.cat(trues)
 
 
