@@ -32,7 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.data.batching import lengths_to_mask, masked_cross_entropy, pad_batch
+from course_lib.data.batching import pad_batch
+from course_lib.data.masks import lengths_to_mask
+from course_lib.models.losses import masked_cross_entropy
 from course_lib.models.base import TORCH_LAYERS, eval_mode
 
 __all__ = [

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, TypeVar
 import torch
 from torch import nn
 
-from course_lib.data.batching import check_mask
+from course_lib.data.masks import check_mask
 
 __all__ = ["eval_mode", "check_size", "TORCH_LAYERS", "torch_kind", "check_torch_layer", "torch_weights",
            "HandCell", "HandLayer", "masked_unroll"]

@@ -20,10 +20,12 @@ PyTorch's names for layer ``l`` and direction: ``weight_ih_l{l}`` (``U``), ``wei
 """
 from __future__ import annotations
 
+from typing import Any, Literal, overload
+
 import torch
 from torch import nn
 
-from course_lib.data.batching import mask_lengths, reverse_padded
+from course_lib.data.masks import mask_lengths, reverse_padded
 from course_lib.models.base import TORCH_LAYERS, HandLayer, torch_kind, torch_weights
 from course_lib.models.gated import GRU, LSTM
 from course_lib.models.rnn import ElmanRNN
@@ -137,21 +139,41 @@ class DeepRNN(nn.Module):
                 f"num_layers={self.num_layers}, bidirectional={self.bidirectional}")
 
 
-def run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+@overload
+def run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor | None = None,
+               return_last: Literal[False] = False) -> torch.Tensor: ...
+
+
+@overload
+def run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor | None = None, *,
+               return_last: Literal[True]) -> tuple[torch.Tensor, Any]: ...
+
+
+def run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor | None = None,
+               return_last: bool = False) -> torch.Tensor | tuple[torch.Tensor, Any]:
     """Run a batch-first ``nn.RNN/GRU/LSTM`` over a right-padded batch with packing (lecture 4), so
     the backward direction starts at each sequence's last real token.
 
-    Args: ``x: (batch, time, input)``; ``mask: (batch, time)`` bool or None (no padding).
+    Args:
+        rnn: the PyTorch layer (``batch_first=True``).
+        x: ``(batch, time, input)``.
+        mask: ``(batch, time)`` bool, right-padded, every row with a real token; None: no padding.
+        return_last: also return the layer's last states ``h_n: (layers * D, batch, hidden)`` (for an
+            LSTM the pair ``(h_n, c_n)``), taken at each sequence's last real token.
 
-    Returns: outputs ``(batch, time, D * hidden)``, 0 on padding."""
+    Returns:
+        outputs ``(batch, time, D * hidden)``, 0 on padding (and ``h_n`` with ``return_last``).
+    """
     if mask is None:
-        return rnn(x)[0]
-    lengths = mask_lengths(mask, tuple(x.shape[:2]), "x's (batch, time)")
-    if (lengths == 0).any():
-        raise ValueError("every sequence needs at least one real token to be packed")
-    packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    out, _ = rnn(packed)
-    return nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+        outputs, last = rnn(x)
+    else:
+        lengths = mask_lengths(mask, tuple(x.shape[:2]), "x's (batch, time)")
+        if (lengths == 0).any():
+            raise ValueError("every sequence needs at least one token to be packed (got a length of 0)")
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, last = rnn(packed)
+        outputs = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+    return (outputs, last) if return_last else outputs
 
 
 class SequenceTagger(nn.Module):

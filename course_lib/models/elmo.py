@@ -33,7 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.data.batching import lengths_to_mask, mask_lengths, masked_cross_entropy, reverse_padded
+from course_lib.data.masks import lengths_to_mask, mask_lengths, reverse_padded
+from course_lib.models.losses import masked_cross_entropy
 from course_lib.models.base import eval_mode
 
 __all__ = [
