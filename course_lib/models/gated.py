@@ -242,20 +242,12 @@ class GRU(HandLayer):
     torch_type = nn.GRU
     cell: GRUCell
 
-    def __init__(self, input_size: int, hidden_size: int):
-        super().__init__(input_size, hidden_size)
-
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None, mask: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run the GRU over every step.
+        """Run the GRU over every step: ``x: (batch, time, input)``, ``h0: (batch, hidden)`` (zeros if None),
+        ``mask: (batch, time)`` bool or None -> ``outputs: (batch, time, hidden)``, ``h_last: (batch, hidden)``.
 
-        Args:
-            x: ``(batch, time, input)``.
-            h0: ``(batch, hidden)``; zeros if None.
-            mask: ``(batch, time)`` bool, True on real tokens (padding: state carried, output 0).
-
-        Returns:
-            outputs: ``(batch, time, hidden)``; h_last: ``(batch, hidden)``.
+        Over padding the state is carried and the output is 0 (:func:`~course_lib.models.base.masked_unroll`).
         """
         self.check_inputs(x, mask)
         h = self.initial_state(x, h0)

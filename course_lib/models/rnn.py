@@ -63,9 +63,6 @@ class ElmanRNN(HandLayer):
     torch_type = nn.RNN
     cell: ElmanCell
 
-    def __init__(self, input_size: int, hidden_size: int):
-        super().__init__(input_size, hidden_size)
-
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None, mask: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the cell over every time step.
