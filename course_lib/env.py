@@ -16,7 +16,8 @@ import torch
 
 from course_lib.threads import single_thread_env
 
-__all__ = ["choose_device", "seed_everything", "env_report", "autocast_dtype", "set_threads", "single_thread_env"]
+__all__ = ["choose_device", "seed_everything", "env_report", "autocast_dtype", "set_threads", "single_thread_env",
+           "is_main_process"]
 
 
 def choose_device(prefer: str | None = None) -> torch.device:
@@ -91,6 +92,13 @@ def set_threads(n: int | None = None) -> int:
         raise ValueError(f"thread count must be >= 1, got {n}")
     torch.set_num_threads(n)
     return n
+
+
+def is_main_process() -> bool:
+    """True unless this is a ``torchrun`` worker other than rank 0 (only the main process writes files
+    and shows progress)."""
+    dist = torch.distributed
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def env_report(device: torch.device | None = None) -> str:
