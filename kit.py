@@ -2,7 +2,7 @@
 """Set up the RNN course kit and open it, or test it. One command each:
 
     python3 kit.py lab     # set up (first time only), then open JupyterLab at the course
-    python3 kit.py test    # set up (first time only), then run the whole test-suite
+    python3 kit.py test    # set up (first time only), then ruff, mypy and the whole test-suite
 
 Set-up: a virtual environment in ``.venv``; PyTorch (the CPU build ``torch==2.13.0`` when the
 environment has no torch yet -- a GPU user who installed their own CUDA build keeps it); this
@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -33,7 +34,7 @@ def say(msg: str) -> None:
     print(f"[kit] {msg}", flush=True)
 
 
-def run(*cmd: str | os.PathLike, **kw) -> None:
+def run(*cmd: str | os.PathLike, **kw: Any) -> None:
     subprocess.run([str(c) for c in cmd], check=True, **kw)
 
 
@@ -42,12 +43,12 @@ def ok(*cmd: str | os.PathLike) -> bool:
 
 
 def setup(python: str) -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - kit.py runs on whatever python3 the user has
         sys.exit("the course kit needs Python 3.10 or newer")
     if not PY.exists():
         say(f"creating the virtual environment {VENV}")
         run(python, "-m", "venv", VENV)
-    pip = [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip: list[str | os.PathLike] = [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if not ok(PY, "-c", "import torch"):
         say(f"installing PyTorch ({TORCH_CPU}, CPU build)")
         try:
@@ -112,10 +113,18 @@ def main(argv: list[str] | None = None) -> int:
         say("ready")
         return 0
     if a.command == "test":
+        env = test_env()
+        # the checkers first (seconds): ruff (lint) and mypy (types), as configured in pyproject.toml
+        for check in (["ruff", "check", "."], ["mypy"]):
+            cmd = [str(PY), "-m", *check]
+            say(" ".join(cmd))
+            rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode
+            if rc:
+                return rc
         workers = "2" if (os.cpu_count() or 1) >= 2 else "1"
         cmd = [str(PY), "-m", "pytest", "-n", workers, "--dist", "loadgroup", "--durations", "15", *extra]
         say(" ".join(cmd))
-        return subprocess.run(cmd, cwd=ROOT, env=test_env()).returncode
+        return subprocess.run(cmd, cwd=ROOT, env=env).returncode
     cmd = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}", f"--port={a.port}"]
     if a.no_browser:
         cmd.append("--no-browser")

@@ -194,7 +194,7 @@ def mean_vector(tokens: Sequence[str], vectors: torch.Tensor, vocab: Vocab) -> t
 
 # --- count-based vectors: co-occurrence -> PPMI -> truncated SVD ---------------------------------
 
-def cooccurrence_counts(sentences: Sequence[Sequence[int]], vocab_size: int, window: int = 5):
+def cooccurrence_counts(sentences: Sequence[Sequence[int]], vocab_size: int, window: int = 5) -> Any:
     """Symmetric word-context co-occurrence counts within ``window`` words, as a sparse matrix.
 
     Every pair of positions at distance ``1..window`` inside one sentence counts once in each
@@ -233,7 +233,7 @@ def cooccurrence_counts(sentences: Sequence[Sequence[int]], vocab_size: int, win
                          shape=(vocab_size, vocab_size)).tocsr()
 
 
-def ppmi(counts, alpha: float = 0.75):
+def ppmi(counts: Any, alpha: float = 0.75) -> Any:
     """Positive pointwise mutual information of a co-occurrence matrix.
 
     ``PPMI(w, c) = max(0, log P(w, c) / (P(w) P_alpha(c)))`` with the context distribution
@@ -262,7 +262,7 @@ def ppmi(counts, alpha: float = 0.75):
     return sp.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=c.shape)
 
 
-def truncated_svd(matrix, dim: int, power: float = 0.5, seed: int = 0) -> torch.Tensor:
+def truncated_svd(matrix: Any, dim: int, power: float = 0.5, seed: int = 0) -> torch.Tensor:
     """The top-``dim`` singular directions of a sparse matrix, as word vectors ``U_d S_d^power``.
 
     ``power=0.5`` splits the singular values evenly between words and contexts (Levy et al. found

@@ -119,7 +119,8 @@ def all_deterministic_correct(predicted: Sequence[int] | torch.Tensor | str, n: 
 
 
 def counting_batch(ns: Sequence[int], num_letters: int = 2) -> dict[str, torch.Tensor]:
-    """The strings ``n in ns`` as one padded batch: ``inputs``, ``targets``, ``mask`` ``(batch, time)`` and ``n`` ``(batch,)``."""
+    """The strings ``n in ns`` as one padded batch: ``inputs``, ``targets``, ``mask`` (each ``(batch, time)``)
+    and ``n`` ``(batch,)``."""
     pairs = [next_symbol_example(n, num_letters) for n in ns]
     inputs, lengths = pad_batch([p[0] for p in pairs])
     targets, _ = pad_batch([p[1] for p in pairs])

@@ -51,7 +51,7 @@ from course_lib.models.base import eval_mode
 
 __all__ = ["fit", "History", "move_to", "make_loader", "evaluate_loss", "LossFn"]
 
-LossFn = Callable[[nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, int | float | torch.Tensor]"]
+LossFn = Callable[[Any, Any], "torch.Tensor | tuple[torch.Tensor, int | float | torch.Tensor]"]  # (model, batch)
 
 
 @dataclass
@@ -194,7 +194,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def _loader_generators(loader: Any) -> list[torch.Generator]:
-    gens = []
+    gens: list[torch.Generator] = []
     for obj in (loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None),
                 getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
         g = getattr(obj, "generator", None)
@@ -422,9 +422,9 @@ class _Run:
         """An iterator over this epoch's batches. A fresh epoch records the RNG states that decide its
         order (for a checkpoint inside it); resuming inside an epoch replays that order and skips the
         batches already trained on, and dropout etc. continue from the saved RNG state."""
-        sampler = getattr(loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle every epoch
-            sampler.set_epoch(self.epoch)
+        set_epoch = getattr(getattr(loader, "sampler", None), "set_epoch", None)
+        if set_epoch is not None:  # DistributedSampler: a new shuffle every epoch
+            set_epoch(self.epoch)
         payload, self.payload = self.payload, None
         if payload is not None and payload["epoch_state"] is not None:
             self.epoch_state = payload["epoch_state"]

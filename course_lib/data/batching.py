@@ -91,9 +91,7 @@ def make_collate(pad_id: int = 0, label_pad: int | None = None,
             toks, labs = zip(*pairs)
         except (TypeError, ValueError) as exc:
             raise TypeError("collate expects a batch of (tokens, labels) pairs") from exc
-        if encode is not None:
-            toks = [encode(t) for t in toks]
-        tokens, lengths = pad_batch(toks, pad_id)
+        tokens, lengths = pad_batch([encode(t) for t in toks] if encode is not None else toks, pad_id)
         first = labs[0]
         if isinstance(first, (list, tuple)) or (isinstance(first, torch.Tensor) and first.dim() == 1):
             labels, lab_len = pad_batch(labs, lab_pad)

@@ -28,7 +28,8 @@ from course_lib.data.masks import check_mask
 __all__ = ["eval_mode", "check_size", "TORCH_LAYERS", "torch_kind", "check_torch_layer", "torch_weights",
            "HandCell", "HandLayer", "masked_unroll"]
 
-TORCH_LAYERS: dict[str, type[nn.RNNBase]] = {"elman": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+TORCH_LAYERS: dict[str, type[nn.RNN] | type[nn.GRU] | type[nn.LSTM]] = {"elman": nn.RNN, "gru": nn.GRU,
+                                                                        "lstm": nn.LSTM}
 
 M = TypeVar("M", bound=nn.Module)
 S = TypeVar("S", torch.Tensor, tuple[torch.Tensor, torch.Tensor])
@@ -78,7 +79,7 @@ def check_torch_layer(module: nn.Module, kinds: tuple[type[nn.Module], ...], wha
         raise TypeError(f"{what}.from_torch expects a torch.nn.{names}, got {type(module).__name__}")
     problems = []
     if getattr(module, "nonlinearity", "tanh") != "tanh":
-        problems.append(f"nonlinearity={getattr(module, 'nonlinearity')!r} (need 'tanh')")
+        problems.append(f"nonlinearity={module.nonlinearity!r} (need 'tanh')")
     if isinstance(module, nn.RNNBase):
         if module.num_layers != 1:
             problems.append(f"num_layers={module.num_layers} (need 1; use course_lib.models.deep.DeepRNN)")
@@ -142,7 +143,7 @@ class HandCell(nn.Module):
         return self.U[rows], self.W[rows], self.b[rows]
 
     @classmethod
-    def from_torch(cls: type[C], module: nn.Module) -> C:
+    def from_torch(cls: type[C], module: nn.RNNBase | nn.RNNCellBase) -> C:
         """A hand cell with the weights of a PyTorch cell (or one-layer, batch-first layer) copied, not shared."""
         check_torch_layer(module, cls.torch_types, cls.__name__)
         out = cls(module.input_size, module.hidden_size)
@@ -192,7 +193,7 @@ class HandLayer(nn.Module):
         self.input_size, self.hidden_size = input_size, hidden_size
 
     @classmethod
-    def from_torch(cls: type[L], module: nn.Module) -> L:
+    def from_torch(cls: type[L], module: nn.RNNBase) -> L:
         """A hand layer with the weights of a one-layer, batch-first PyTorch layer copied (not shared)."""
         check_torch_layer(module, (cls.torch_type,), cls.__name__)
         out = cls(module.input_size, module.hidden_size)

@@ -53,8 +53,8 @@ class CountingModel(nn.Module):
         self.out = nn.Linear(hidden_size, len(SYMBOLS))  # V and c
         if forget_bias is not None:
             with torch.no_grad():  # PyTorch's gate order is i, f, g, o; b_f = b_ih[f] + b_hh[f]
-                self.rnn.bias_ih_l0[hidden_size:2 * hidden_size].fill_(forget_bias)
-                self.rnn.bias_hh_l0[hidden_size:2 * hidden_size].zero_()
+                self.rnn.get_parameter("bias_ih_l0")[hidden_size:2 * hidden_size].fill_(forget_bias)
+                self.rnn.get_parameter("bias_hh_l0")[hidden_size:2 * hidden_size].zero_()
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if inputs.dim() != 2 or inputs.is_floating_point():

@@ -20,7 +20,7 @@ PyTorch's names for layer ``l`` and direction: ``weight_ih_l{l}`` (``U``), ``wei
 """
 from __future__ import annotations
 
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 import torch
 from torch import nn
@@ -97,7 +97,7 @@ class DeepRNN(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     @classmethod
-    def from_torch(cls, module: nn.RNN | nn.GRU | nn.LSTM) -> "DeepRNN":
+    def from_torch(cls, module: nn.RNN | nn.GRU | nn.LSTM) -> DeepRNN:
         """A hand stack with every weight of a batch-first ``nn.RNN`` (tanh) / ``nn.GRU`` / ``nn.LSTM`` copied."""
         kind = torch_kind(module)
         if not module.batch_first:
@@ -109,10 +109,10 @@ class DeepRNN(nn.Module):
         for l, layer in enumerate(out.layers):
             directions = [(layer.fwd, ""), (layer.bwd, "_reverse")] if module.bidirectional else [(layer, "")]
             for hand, suffix in directions:
-                hand.cell.load_torch(*torch_weights(module, f"_l{l}{suffix}"))
-        return out.to(module.weight_ih_l0.device)
+                cast(HandLayer, hand).cell.load_torch(*torch_weights(module, f"_l{l}{suffix}"))
+        return out.to(module.get_parameter("weight_ih_l0").device)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, Any]:
         """Args: ``x: (batch, time, input)``; ``mask: (batch, time)`` bool, right-padded, True on real tokens.
 
         Returns: ``(outputs (batch, time, D * hidden), h_n (num_layers * D, batch, hidden))``;
@@ -197,6 +197,7 @@ class SequenceTagger(nn.Module):
             raise ValueError(f"kind must be one of {sorted(TORCH_LAYERS)}, got {kind!r}")
         self.impl = impl
         self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=0)
+        self.rnn: DeepRNN | nn.RNNBase
         if impl == "hand":
             self.rnn = DeepRNN(embed_size, hidden_size, num_layers, bidirectional, kind)
         else:
@@ -208,5 +209,5 @@ class SequenceTagger(nn.Module):
         if tokens.dim() != 2 or tokens.is_floating_point():
             raise ValueError(f"tokens must be (batch, time) ids, got {tokens.dtype} {tuple(tokens.shape)}")
         x = self.embed(tokens)
-        h = self.rnn(x, mask=mask)[0] if self.impl == "hand" else run_packed(self.rnn, x, mask)
+        h = run_packed(self.rnn, x, mask) if isinstance(self.rnn, nn.RNNBase) else self.rnn(x, mask=mask)[0]
         return self.out(h)

@@ -38,8 +38,8 @@ from torch import nn
 from course_lib.data.masks import lengths_to_mask, mask_lengths, reverse_padded
 from course_lib.data.senses import SENSE_EXAMPLES, sense_sentences
 from course_lib.lazy import moved_names
-from course_lib.models.losses import masked_cross_entropy
 from course_lib.models.base import eval_mode
+from course_lib.models.losses import masked_cross_entropy
 
 __all__ = [
     "CHAR_PAD", "BOW", "EOW", "N_CHAR_IDS", "encode_chars", "CharCNN", "Highway", "BiLMConfig", "BiLM",

@@ -226,7 +226,8 @@ class LSTM(HandLayer):
 
         outputs, (h, c), states = masked_unroll(step, ux, (h, c), mask, keep_states=return_cells)
         if return_cells:
-            cells = torch.stack([c_t for _, c_t in states], 1) if states else x.new_zeros(*x.shape[:2], self.hidden_size)
+            cells = (torch.stack([c_t for _, c_t in states], 1) if states
+                     else x.new_zeros(*x.shape[:2], self.hidden_size))
             return outputs, (h, c), cells
         return outputs, (h, c)
 

@@ -77,7 +77,7 @@ class BagOfEmbeddings(nn.Module):
         self.per_token = per_token
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``tokens, mask: (batch, time)`` -> ``(batch, n_classes)``, or ``(batch, time, n_classes)`` with ``per_token``."""
+        """``tokens, mask: (batch, time)`` -> ``(batch, n_classes)`` (``per_token``: ``(batch, time, n_classes)``)."""
         check_mask(mask, tuple(tokens.shape), "tokens")
         e = self.embed(tokens)
         if self.per_token:

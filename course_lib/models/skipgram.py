@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -167,10 +168,10 @@ class SkipGramPairs:
         t, c = self.epoch_pairs()
         n = len(t) - len(t) % self.group  # whole groups only
         neg = self.sample_negatives(n // self.group)  # (P / G, K)
-        t, c, neg = torch.from_numpy(t[:n]), torch.from_numpy(c[:n]), torch.from_numpy(neg)
+        targets, contexts, negatives = torch.from_numpy(t[:n]), torch.from_numpy(c[:n]), torch.from_numpy(neg)
         for i in range(0, n, self.batch_size):
             j = i + self.batch_size
-            yield t[i:j], c[i:j], neg[i // self.group:j // self.group]
+            yield targets[i:j], contexts[i:j], negatives[i // self.group:j // self.group]
 
 
 class SkipGram(nn.Module):
@@ -299,7 +300,7 @@ def context_update(u: torch.Tensor, v_table: torch.Tensor, contexts: torch.Tenso
     return loss, grad_u
 
 
-def to_keyed_vectors(vectors: torch.Tensor, vocab: Vocab):
+def to_keyed_vectors(vectors: torch.Tensor, vocab: Vocab) -> Any:
     """The word vectors as gensim ``KeyedVectors`` (reserved tokens left out), for comparisons.
 
     Args:

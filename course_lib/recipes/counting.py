@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -92,7 +93,7 @@ def train_counting(kind: str, num_letters: int = 2, seed: int = 0, hidden_size: 
 
 
 def counting_experiment(kinds: Sequence[str] = ("elman", "gru", "lstm"), num_letters: int = 2,
-                        seeds: Sequence[int] = (0, 1, 2, 3, 4), verbose: bool = True, **train_kwargs
+                        seeds: Sequence[int] = (0, 1, 2, 3, 4), verbose: bool = True, **train_kwargs: Any
                         ) -> list[CountingRun]:
     """:func:`train_counting` for every kind and seed; prints one line per run when ``verbose``."""
     runs = []

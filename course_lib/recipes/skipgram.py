@@ -29,7 +29,7 @@ def _linear_lr(lr: float, min_lr: float, done: float) -> float:
     return max(min_lr, lr - (lr - min_lr) * done)
 
 
-def train_skipgram(model: nn.Module, pairs: SkipGramPairs, epochs: int = 5, lr: float = 0.025,
+def train_skipgram(model: SkipGram, pairs: SkipGramPairs, epochs: int = 5, lr: float = 0.025,
                    min_lr: float = 1e-4, method: str = "sgd", log_every: int = 50,
                    step_fn: Any = None) -> History:
     """Train ``model`` on ``pairs`` for a fixed number of epochs.
@@ -65,7 +65,7 @@ def train_skipgram(model: nn.Module, pairs: SkipGramPairs, epochs: int = 5, lr: 
                 super().__init__()
                 self.inner = inner
 
-            def forward(self, t, c, n):
+            def forward(self, t: torch.Tensor, c: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
                 return self.inner(t, c, n) * len(t)
 
         opt = torch.optim.SGD(model.parameters(), lr=lr)
