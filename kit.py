@@ -2,7 +2,7 @@
 """Set up the RNN course kit and open it, or test it. One command each:
 
     python3 kit.py lab     # set up (first time only), then open JupyterLab at the course
-    python3 kit.py test    # set up (first time only), then run the whole test-suite
+    python3 kit.py test    # set up (first time only), then ruff, mypy and the whole test-suite
     python3 kit.py site    # set up (first time only), then build the course book (build/site/html)
 
 Set-up: a virtual environment in ``.venv``; PyTorch (the CPU build ``torch==2.13.0`` when the
@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -36,7 +37,7 @@ def say(msg: str) -> None:
     print(f"[kit] {msg}", flush=True)
 
 
-def run(*cmd: str | os.PathLike, **kw) -> None:
+def run(*cmd: str | os.PathLike, **kw: Any) -> None:
     subprocess.run([str(c) for c in cmd], check=True, **kw)
 
 
@@ -45,12 +46,12 @@ def ok(*cmd: str | os.PathLike) -> bool:
 
 
 def setup(python: str) -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - kit.py runs on whatever python3 the user has
         sys.exit("the course kit needs Python 3.10 or newer")
     if not PY.exists():
         say(f"creating the virtual environment {VENV}")
         run(python, "-m", "venv", VENV)
-    pip = [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip: list[str | os.PathLike] = [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if not ok(PY, "-c", "import torch"):
         say(f"installing PyTorch ({TORCH_CPU}, CPU build)")
         try:
@@ -104,12 +105,13 @@ def ensure_nbgrader_extensions() -> None:
 
 
 def test_env() -> dict[str, str]:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from course_lib.threads import single_thread_env  # torch-free: runs on the system Python
+
     env = dict(os.environ)
     env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = "1"
-    env["COURSE_PROGRESS"] = "0"
-    env["COURSE_LIVE_PLOT"] = "0"
+    env.update(single_thread_env(headless=True))
     return env
 
 
@@ -131,10 +133,18 @@ def main(argv: list[str] | None = None) -> int:
         say("ready")
         return 0
     if a.command == "test":
+        env = test_env()
+        # the checkers first (seconds): ruff (lint) and mypy (types), as configured in pyproject.toml
+        for check in (["ruff", "check", "."], ["mypy"]):
+            cmd = [str(PY), "-m", *check]
+            say(" ".join(cmd))
+            rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode
+            if rc:
+                return rc
         workers = "2" if (os.cpu_count() or 1) >= 2 else "1"
         cmd = [str(PY), "-m", "pytest", "-n", workers, "--dist", "loadgroup", "--durations", "15", *extra]
         say(" ".join(cmd))
-        return subprocess.run(cmd, cwd=ROOT, env=test_env()).returncode
+        return subprocess.run(cmd, cwd=ROOT, env=env).returncode
     if a.command == "site":
         cmd = [str(PY), str(ROOT / "tools" / "site" / "build.py"), *(["--full"] if a.full else []), *extra]
         say(" ".join(cmd))

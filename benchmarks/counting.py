@@ -56,8 +56,9 @@ def main() -> None:
         if lstm:
             target = TARGET[k]
             hits = sum(v >= target for v in lstm)
+            met = "MET" if hits >= 0.8 * len(lstm) else "NOT MET"
             print(f"LSTM seeds with N >= {target}: {hits} of {len(lstm)} "
-                  f"(target: at least {max(1, round(0.8 * len(lstm)))}) -> {'MET' if hits >= 0.8 * len(lstm) else 'NOT MET'}")
+                  f"(target: at least {max(1, round(0.8 * len(lstm)))}) -> {met}")
         print(f"time: {seconds:.0f} s on {torch.get_num_threads()} thread(s) (target <= 180 s)")
 
 

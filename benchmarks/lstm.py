@@ -72,14 +72,16 @@ def main() -> None:
 
     t_ref, t_hand = _time_pair(step(ref), step(run_hand), device, a.repeats, warmup=3)
     med_ref, med_hand = statistics.median(t_ref), statistics.median(t_hand)
+    gpu = f" | {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
     print(f"device {device} | threads {torch.get_num_threads()} | batch {a.batch} time {a.time} hidden {a.hidden}"
-          f" | torch {torch.__version__}" + (f" | {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""))
+          f" | torch {torch.__version__}{gpu}")
     print(f"nn.LSTM  forward+backward: median {med_ref * 1000:8.2f} ms  (min {min(t_ref) * 1000:.2f})")
     print(f"hand LSTM{' (compiled)' if a.compile else ''} forward+backward: median {med_hand * 1000:8.2f} ms  "
           f"(min {min(t_hand) * 1000:.2f})")
     target = 1.3 if device.type == "cpu" else 1.5
     ratio = statistics.median(h / r for h, r in zip(t_hand, t_ref))  # per interleaved pair
-    print(f"ratio hand / nn.LSTM (median over interleaved pairs): {ratio:.2f}  (target <= {target}) -> {'MET' if ratio <= target else 'NOT MET'}")
+    print(f"ratio hand / nn.LSTM (median over interleaved pairs): {ratio:.2f}  (target <= {target}) -> "
+          f"{'MET' if ratio <= target else 'NOT MET'}")
 
 
 if __name__ == "__main__":

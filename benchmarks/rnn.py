@@ -102,7 +102,8 @@ def lm(max_chars: int, hidden: int, seq_len: int, batch: int, steps: int, lr: fl
         "gzip, held-out text alone": compressed_bits_per_char(data.heldout_text, "gzip"),
     }
     print(f"character LM: {len(data.train_text):,} training / {len(data.heldout_text):,} held-out characters, "
-          f"hidden {hidden}, {hist.steps_done} steps ({'reloaded' if hist.resumed_from == steps else f'{train_s:.0f} s'}),"
+          f"hidden {hidden}, {hist.steps_done} steps "
+          f"({'reloaded' if hist.resumed_from == steps else f'{train_s:.0f} s'}),"
           f" checkpoint {ckpt}")
     for name, bpc in res.items():
         print(f"  {name:36s} {bpc:6.3f} bits/char")

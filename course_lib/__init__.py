@@ -4,11 +4,16 @@ Every lecture and assignment imports from here instead of redefining helpers.
 Submodules (one idea each):
 
 - ``course_lib.env``       device choice, seeding, a one-line environment report
+- ``course_lib.cache``     the course cache: ``cache_dir``, ``fingerprint``, ``atomic_save``, ``cached``
 - ``course_lib.check``     ``compare()`` for student-facing checks
-- ``course_lib.data``      vocabularies, tokenising, offline corpora, batching, tasks
+- ``course_lib.data``      vocabularies, tokenising, offline corpora, batching, masks, tasks
 - ``course_lib.embeddings``  one-hot, lookup, cosine, neighbours, PPMI-SVD vectors (lecture 1)
-- ``course_lib.models``    hand-built cells and models the lectures reuse
+- ``course_lib.models``    hand-built cells and models the lectures reuse, their losses
 - ``course_lib.train``     ``fit()``: the trainer (clipping, bf16, checkpoints, live plot)
+- ``course_lib.recipes``   how each pretrained model is trained (on top of models and ``fit``)
+- ``course_lib.metrics``   accuracy / precision / recall / F1 (``binary_scores``)
+- ``course_lib.contextual``  contextual-similarity analysis of the biLM (lecture 7)
+- ``course_lib.formal_languages``  a^n b^n (c^n): strings and what is predictable (lecture 6)
 - ``course_lib.generate``  sampling with temperature / top-k, beam search
 - ``course_lib.evaluate``  word similarity, analogies
 - ``course_lib.viz``       the plots the lectures share

@@ -10,7 +10,8 @@ What is here:
 - :func:`cosine_similarity` (all pairs, batched; a zero vector has similarity 0 with everything),
   :func:`nearest_neighbours`, :func:`nearest_words`, :func:`mean_vector`;
 - count-based word vectors: :func:`cooccurrence_counts` -> :func:`ppmi` -> :func:`truncated_svd`,
-  all three in :func:`ppmi_svd_vectors` (cached), and :func:`similarity_spearman` to score them on
+  all three in :func:`ppmi_svd_vectors` (cached, in the word-vector file format of
+  :func:`cached_vectors`), and :func:`similarity_spearman` to score them on
   WordSim353 / SimLex-999;
 - the small reference pieces of skip-gram and fastText that assignment 1 mirrors and lecture 2
   reuses: :func:`negative_sampling_loss`, :func:`keep_probability`, :func:`noise_distribution`,
@@ -18,17 +19,20 @@ What is here:
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from course_lib.cache import cached
 from course_lib.data.vocab import SPECIALS, Vocab
 
 __all__ = [
     "one_hot", "embed_lookup", "cosine_similarity", "nearest_neighbours", "nearest_words", "mean_vector",
-    "cooccurrence_counts", "ppmi", "truncated_svd", "ppmi_svd_vectors", "similarity_spearman",
+    "cooccurrence_counts", "ppmi", "truncated_svd", "ppmi_svd_vectors", "cached_vectors", "similarity_spearman",
     "negative_sampling_loss", "keep_probability", "noise_distribution", "char_ngrams",
 ]
 
@@ -190,7 +194,7 @@ def mean_vector(tokens: Sequence[str], vectors: torch.Tensor, vocab: Vocab) -> t
 
 # --- count-based vectors: co-occurrence -> PPMI -> truncated SVD ---------------------------------
 
-def cooccurrence_counts(sentences: Sequence[Sequence[int]], vocab_size: int, window: int = 5):
+def cooccurrence_counts(sentences: Sequence[Sequence[int]], vocab_size: int, window: int = 5) -> Any:
     """Symmetric word-context co-occurrence counts within ``window`` words, as a sparse matrix.
 
     Every pair of positions at distance ``1..window`` inside one sentence counts once in each
@@ -229,7 +233,7 @@ def cooccurrence_counts(sentences: Sequence[Sequence[int]], vocab_size: int, win
                          shape=(vocab_size, vocab_size)).tocsr()
 
 
-def ppmi(counts, alpha: float = 0.75):
+def ppmi(counts: Any, alpha: float = 0.75) -> Any:
     """Positive pointwise mutual information of a co-occurrence matrix.
 
     ``PPMI(w, c) = max(0, log P(w, c) / (P(w) P_alpha(c)))`` with the context distribution
@@ -258,7 +262,7 @@ def ppmi(counts, alpha: float = 0.75):
     return sp.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=c.shape)
 
 
-def truncated_svd(matrix, dim: int, power: float = 0.5, seed: int = 0) -> torch.Tensor:
+def truncated_svd(matrix: Any, dim: int, power: float = 0.5, seed: int = 0) -> torch.Tensor:
     """The top-``dim`` singular directions of a sparse matrix, as word vectors ``U_d S_d^power``.
 
     ``power=0.5`` splits the singular values evenly between words and contexts (Levy et al. found
@@ -290,7 +294,7 @@ def ppmi_svd_vectors(window: int = 5, min_count: int = 5, dim: int = 100, max_se
     """Count-based word vectors from the Wikipedia extract: co-occurrence -> PPMI -> truncated SVD.
 
     Sentences come from :func:`course_lib.data.wiki_sentences` (lower-cased, no punctuation).
-    The result is cached under :func:`course_lib.data.cache_dir` (keyed by the arguments) and
+    The result is cached under :func:`course_lib.cache.cache_dir` (keyed by the arguments) and
     reloaded when present.
 
     Args:
@@ -304,28 +308,42 @@ def ppmi_svd_vectors(window: int = 5, min_count: int = 5, dim: int = 100, max_se
     Returns:
         ``(vocab, vectors)``: ``vectors: (len(vocab), dim)``; the reserved tokens' rows are zero.
     """
-    from course_lib.data.corpora import cache_dir, fingerprint, wiki_sentences
+    from course_lib.data.corpora import wiki_sentences
 
-    key = fingerprint({"window": window, "min_count": min_count, "dim": dim, "max_sentences": max_sentences,
-                       "alpha": alpha, "v": 1})
-    path = cache_dir() / f"ppmi_svd_{key}.pt"
-    if cache and path.exists():
-        try:
-            blob = torch.load(path, weights_only=True)
-            return Vocab(blob["itos"], counts=dict(zip(blob["itos"][4:], blob["counts"]))), blob["vectors"]
-        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt
-            path.unlink(missing_ok=True)
-    sents = wiki_sentences(max_sentences=max_sentences)
-    vocab = Vocab.from_corpus(sents, min_count=min_count)
-    ids = [vocab.encode(s) for s in sents]
-    vectors = truncated_svd(ppmi(cooccurrence_counts(ids, len(vocab), window), alpha=alpha), dim)
-    vectors[: len(SPECIALS)] = 0.0
-    if cache:
-        tmp = path.with_suffix(".tmp")
-        torch.save({"itos": vocab.itos, "counts": [vocab.count(t) for t in vocab.itos[4:]], "vectors": vectors},
-                   tmp)
-        tmp.replace(path)
-    return vocab, vectors
+    def build() -> tuple[Vocab, torch.Tensor]:
+        sents = wiki_sentences(max_sentences=max_sentences)
+        vocab = Vocab.from_corpus(sents, min_count=min_count)
+        ids = [vocab.encode(s) for s in sents]
+        vectors = truncated_svd(ppmi(cooccurrence_counts(ids, len(vocab), window), alpha=alpha), dim)
+        vectors[: len(SPECIALS)] = 0.0
+        return vocab, vectors
+
+    settings = {"window": window, "min_count": min_count, "dim": dim, "max_sentences": max_sentences,
+                "alpha": alpha}
+    return cached_vectors("ppmi_svd", settings, build, version=1, cache=cache)
+
+
+def _save_vectors(value: tuple[Vocab, torch.Tensor], path: Path) -> None:
+    vocab, vectors = value
+    torch.save({"itos": vocab.itos, "counts": [vocab.count(t) for t in vocab.itos[len(SPECIALS):]],
+                "vectors": vectors}, path)
+
+
+def _load_vectors(path: Path) -> tuple[Vocab, torch.Tensor]:
+    blob = torch.load(path, weights_only=True)
+    itos = blob["itos"]
+    return Vocab(itos, counts=dict(zip(itos[len(SPECIALS):], blob["counts"]))), blob["vectors"]
+
+
+def cached_vectors(name: str, settings: dict[str, Any], build: Callable[[], tuple[Vocab, torch.Tensor]],
+                   version: int, cache: bool = True) -> tuple[Vocab, torch.Tensor]:
+    """Word vectors ``(vocab, vectors (V, dim))`` from the course cache, or ``build()`` and saved there.
+
+    The file (``{"itos", "counts", "vectors"}``) is named by :func:`course_lib.cache.cache_file`
+    from ``name``, ``settings`` and ``version``; ``cache=False`` neither reads nor writes it.
+    """
+    return cached(name, settings, build, version=version, load=_load_vectors, save=_save_vectors,
+                  read=cache, write=cache)
 
 
 def similarity_spearman(vectors: torch.Tensor, vocab: Vocab,

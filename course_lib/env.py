@@ -2,7 +2,8 @@
 
 Nothing here keeps global state of its own: every function reads or sets
 process-wide settings (torch's RNGs, thread count) explicitly when called,
-so code using it also runs unchanged under ``torchrun``.
+so code using it also runs unchanged under ``torchrun``. :func:`single_thread_env` (the
+one-thread environment variables) lives in the torch-free :mod:`course_lib.threads`.
 """
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["choose_device", "seed_everything", "env_report", "autocast_dtype", "set_threads"]
+from course_lib.threads import single_thread_env
+
+__all__ = ["choose_device", "seed_everything", "env_report", "autocast_dtype", "set_threads", "single_thread_env",
+           "is_main_process"]
 
 
 def choose_device(prefer: str | None = None) -> torch.device:
@@ -88,6 +92,13 @@ def set_threads(n: int | None = None) -> int:
         raise ValueError(f"thread count must be >= 1, got {n}")
     torch.set_num_threads(n)
     return n
+
+
+def is_main_process() -> bool:
+    """True unless this is a ``torchrun`` worker other than rank 0 (only the main process writes files
+    and shows progress)."""
+    dist = torch.distributed
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def env_report(device: torch.device | None = None) -> str:

@@ -14,6 +14,7 @@ Nearest neighbours live in :mod:`course_lib.embeddings` (``nearest_words``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -95,7 +96,7 @@ def analogy_accuracy(vectors: torch.Tensor, vocab: Vocab,
             "total": total, "coverage": covered / total if total else 0.0, "sections": out_sections}
 
 
-def from_keyed_vectors(kv) -> tuple[Vocab, torch.Tensor]:
+def from_keyed_vectors(kv: Any) -> tuple[Vocab, torch.Tensor]:
     """gensim ``KeyedVectors`` -> ``(vocab, vectors: (4 + n, dim))`` with zero rows for the reserved tokens.
 
     The word order (gensim's, most frequent first) is kept.

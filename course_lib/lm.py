@@ -7,13 +7,12 @@ w_t and the target is w_{t+1}; the loss is the mean of -log p(w_{t+1} | w_<=t) o
 """
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.data.chars import nats_to_bits
+from course_lib.models.base import eval_mode
 from course_lib.models.rnn import ElmanRNN
 
 __all__ = ["CharRNNLM", "char_lm_loss", "bits_per_char", "scheduled_sampling_loss"]
@@ -101,19 +100,15 @@ def bits_per_char(model: nn.Module, ids: torch.Tensor, n_streams: int = 16, chun
     device = next(model.parameters()).device
     per = len(ids) // n_streams
     streams = ids[: per * n_streams].view(n_streams, per).to(device)
-    was_training = model.training
-    model.eval()
     total, count, h = 0.0, 0, None
-    try:
+    with eval_mode(model):
         for s in range(0, per - 1, chunk):
             x = streams[:, s:min(s + chunk, per - 1)]
             y = streams[:, s + 1:s + 1 + x.shape[1]]
             logits, h = model(x, h)
             total += float(F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction="sum"))
             count += y.numel()
-    finally:
-        model.train(was_training)
-    return total / count / math.log(2)
+    return nats_to_bits(total / count)
 
 
 def scheduled_sampling_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], p_own: float,

@@ -20,8 +20,15 @@ What ``fit`` does for you:
 - Ctrl-C (``KeyboardInterrupt``) stops cleanly: the last checkpoint is kept and the
   history so far is returned with ``history.interrupted = True``.
 
-``fit`` keeps no global state of its own, so it runs unchanged under ``torchrun``
-(wrap the model in ``DistributedDataParallel`` and give it a ``DistributedSampler`` loader).
+The training step itself -- zero_grad, forward and loss, backward, clip, step -- reads top to
+bottom in :func:`fit`; the bookkeeping around it (resume, the loss window and history, validation,
+checkpoints, progress bar and plot) is in the small named methods of ``_Run``.
+
+``fit`` keeps no global state of its own, so it runs unchanged under ``torchrun``: wrap the model in
+``DistributedDataParallel`` and give it a ``DistributedSampler`` loader (``fit`` calls its
+``set_epoch`` every epoch). Only rank 0 shows progress and writes checkpoints; every process reads
+them to resume, and each logs the loss of its own share of the batch (the history in a checkpoint is
+rank 0's). ``tests/test_train.py`` runs this on two CPU processes and checks it against one process.
 """
 from __future__ import annotations
 
@@ -38,11 +45,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib.env import autocast_dtype, choose_device
+from course_lib.cache import atomic_save
+from course_lib.env import autocast_dtype, choose_device, is_main_process
+from course_lib.models.base import eval_mode
 
 __all__ = ["fit", "History", "move_to", "make_loader", "evaluate_loss", "LossFn"]
 
-LossFn = Callable[[nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, int | float | torch.Tensor]"]
+LossFn = Callable[[Any, Any], "torch.Tensor | tuple[torch.Tensor, int | float | torch.Tensor]"]  # (model, batch)
 
 
 @dataclass
@@ -140,10 +149,8 @@ def evaluate_loss(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: t
     """Mean of ``loss_fn`` over ``loader``, weighted by the ``n`` it returns (model in eval mode)."""
     device = device or next(model.parameters()).device
     dtype = _amp_dtype(amp, device)
-    was_training = model.training
-    model.eval()
     total, count = 0.0, 0.0
-    try:
+    with eval_mode(model):
         for i, batch in enumerate(loader):
             if max_batches is not None and i >= max_batches:
                 break
@@ -152,8 +159,6 @@ def evaluate_loss(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: t
                 loss, n = _split_loss(loss_fn(model, batch))
             total += float(loss.float()) * n
             count += n
-    finally:
-        model.train(was_training)
     if count == 0:
         raise ValueError("evaluate_loss got an empty loader")
     return total / count
@@ -189,7 +194,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def _loader_generators(loader: Any) -> list[torch.Generator]:
-    gens = []
+    gens: list[torch.Generator] = []
     for obj in (loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None),
                 getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
         g = getattr(obj, "generator", None)
@@ -210,15 +215,6 @@ def _restore_epoch_state(loader: Any, state: dict[str, Any]) -> None:
         raise ValueError("the train loader is not set up as it was when the checkpoint was written")
     for g, s in zip(gens, state["loader_gens"]):
         g.set_state(s)
-
-
-# --- checkpoints -------------------------------------------------------------------
-
-def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # atomic: an interrupt never leaves a half-written checkpoint
 
 
 # --- live plot -----------------------------------------------------------------------
@@ -303,6 +299,47 @@ def fit(model: nn.Module, loss_fn: LossFn, train_loader: Iterable, optimizer: to
     Returns:
         The :class:`History`. With ``resume``, losses logged before the checkpoint are included.
     """
+    _check_fit_args(epochs, steps, log_every, checkpoint_every, val_every, checkpoint_path)
+    device = torch.device(device) if device is not None else choose_device()
+    model.to(device)
+    dtype = _amp_dtype(amp, device)
+    non_blocking = device.type == "cuda"
+    run = _Run(model, optimizer, scheduler, loss_fn, val_loader, val_every, device, amp, log_every,
+               checkpoint_path, checkpoint_every, on_step)
+    if resume:
+        run.resume_from_checkpoint()
+    run.open_display(_planned_steps(train_loader, epochs, steps), progress, live_plot, plot_every)
+
+    model.train()
+    try:
+        while not run.done(epochs, steps):
+            for batch in run.epoch_batches(train_loader):       # resumes inside an epoch exactly
+                batch = move_to(batch, device, non_blocking=non_blocking)
+                # --- one training step ---
+                optimizer.zero_grad(set_to_none=True)
+                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                    loss, _ = _split_loss(loss_fn(model, batch))    # forward pass and loss
+                loss.backward()                                     # gradients
+                norm = _clip_gradients(model, clip_grad_norm)       # norm before clipping (NaN: no clipping)
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                # --- bookkeeping: log, validate, plot, checkpoint ---
+                run.after_step(loss, norm)
+                if steps is not None and run.step >= steps:
+                    break
+            else:
+                run.end_epoch()
+        run.finish()
+    except KeyboardInterrupt:
+        run.interrupted()  # the last checkpoint on disk is left as it was
+    finally:
+        run.close_display()
+    return run.history
+
+
+def _check_fit_args(epochs: int | None, steps: int | None, log_every: int, checkpoint_every: int | None,
+                    val_every: int | None, checkpoint_path: Any) -> None:
     if epochs is None and steps is None:
         raise ValueError("fit needs a fixed length: give epochs=... or steps=...")
     for name, v in (("epochs", epochs), ("steps", steps), ("log_every", log_every),
@@ -311,165 +348,202 @@ def fit(model: nn.Module, loss_fn: LossFn, train_loader: Iterable, optimizer: to
             raise ValueError(f"{name} must be a positive int, got {v!r}")
     if checkpoint_every is not None and checkpoint_path is None:
         raise ValueError("checkpoint_every needs a checkpoint_path")
-    device = torch.device(device) if device is not None else choose_device()
-    model.to(device)
-    dtype = _amp_dtype(amp, device)
-    non_blocking = device.type == "cuda"
-    ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
 
-    history = History()
-    step, epoch, batch_in_epoch = 0, 0, 0
-    epoch_state: dict[str, Any] | None = None
-    payload: dict[str, Any] | None = None
-    if ckpt is not None and resume and ckpt.exists():
-        payload = torch.load(ckpt, map_location="cpu", weights_only=False)
-        model.load_state_dict(payload["model"])
-        optimizer.load_state_dict(payload["optimizer"])
-        if scheduler is not None and payload.get("scheduler") is not None:
-            scheduler.load_state_dict(payload["scheduler"])
-        history = History(**payload["history"])
-        history.interrupted = False
-        step, epoch = payload["step"], payload["epoch"]
-        history.resumed_from = step
 
-    def done() -> bool:
-        return (steps is not None and step >= steps) or (epochs is not None and epoch >= epochs)
-
-    total = steps if steps is not None else None
-    if total is None and epochs is not None:
-        try:
-            total = epochs * len(train_loader)  # type: ignore[arg-type]
-        except TypeError:
-            total = None
-    if steps is not None and epochs is not None:
-        try:
-            total = min(steps, epochs * len(train_loader))  # type: ignore[arg-type]
-        except TypeError:
-            pass
-    show_bar = os.environ.get("COURSE_PROGRESS", "1") != "0" if progress == "auto" else bool(progress)
-    bar = None
-    if show_bar:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, initial=step, desc="training", unit="step", leave=True)
-    plot = _LivePlot() if _wants(live_plot, "COURSE_LIVE_PLOT") else None
-    plot_every = plot_every or 10 * log_every
-
-    window_loss: Any
-    window_norm: Any
-    window_loss, window_norm, window_n = payload["window"] if payload is not None else (0.0, 0.0, 0)
-    nan = math.nan
-    last_val_step = history.val_step[-1] if history.val_step else -1
-    t0 = time.perf_counter()
-
-    def validate() -> None:
-        nonlocal last_val_step
-        if val_loader is None or last_val_step == step:
-            return
-        state = _rng_state()  # validation must not change the training run's randomness
-        history.val_step.append(step)
-        history.val_loss.append(evaluate_loss(model, loss_fn, val_loader, device, amp))
-        _set_rng_state(state)
-        last_val_step = step
-        if plot is not None:
-            plot.update(history)
-
-    def log_window() -> None:
-        nonlocal window_loss, window_norm, window_n
-        mean = float(window_loss) / window_n
-        if not math.isfinite(mean):
-            raise FloatingPointError(f"the training loss became {mean} before step {step}: "
-                                     "lower the learning rate or clip gradients (clip_grad_norm=...)")
-        history.step.append(step)
-        history.train_loss.append(mean)
-        history.grad_norm.append(float(window_norm) / window_n)
-        window_loss, window_norm, window_n = 0.0, 0.0, 0
-
-    def checkpoint() -> None:
-        if ckpt is None:
-            return
-        _save_checkpoint(ckpt, {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
-            "epoch_state": epoch_state, "rng": _rng_state(), "history": history.as_dict(),
-            "window": (float(window_loss), float(window_norm), window_n),
-        })
-
-    model.train()
+def _planned_steps(loader: Any, epochs: int | None, steps: int | None) -> int | None:
+    """The progress bar's total: ``steps``, ``epochs * len(loader)``, the smaller of both, or None."""
+    if epochs is None:
+        return steps
     try:
-        while not done():
-            if payload is not None and payload["epoch_state"] is not None:
-                # resume inside an epoch: replay its batch order, skip what was trained on
-                epoch_state = payload["epoch_state"]
-                _restore_epoch_state(train_loader, epoch_state)
-                it: Iterator = iter(train_loader)
-                for _ in range(payload["batch_in_epoch"]):
-                    next(it)
-                batch_in_epoch = payload["batch_in_epoch"]
-                _set_rng_state(payload["rng"])  # dropout etc. continue exactly
-            else:
-                if payload is not None:
-                    _set_rng_state(payload["rng"])
-                epoch_state = _epoch_state(train_loader)
-                it = iter(train_loader)
-                batch_in_epoch = 0
-            payload = None
-            for batch in it:
-                batch = move_to(batch, device, non_blocking=non_blocking)
-                optimizer.zero_grad(set_to_none=True)
-                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                    loss, _n = _split_loss(loss_fn(model, batch))
-                loss.backward()
-                if clip_grad_norm is not None:
-                    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm).detach()
-                else:
-                    norm = nan
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                step += 1
-                batch_in_epoch += 1
-                window_loss = window_loss + loss.detach().float()  # stays on the device: no sync per step
-                window_norm = window_norm + norm
-                window_n += 1
-                if on_step is not None:
-                    on_step(step, float(loss.detach()))
-                if bar is not None:
-                    bar.update(1)
-                if window_n == log_every:
-                    log_window()
-                    if bar is not None:
-                        bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}")
-                if val_every is not None and step % val_every == 0:
-                    validate()
-                if plot is not None and step % plot_every == 0:
-                    plot.update(history)
-                history.steps_done = step
-                if checkpoint_every is not None and step % checkpoint_every == 0:
-                    checkpoint()
-                if steps is not None and step >= steps:
-                    break
-            else:
-                if batch_in_epoch == 0:
-                    raise ValueError("the train loader yielded no batches")
-                epoch += 1
-                history.epochs_done = epoch
-                epoch_state, batch_in_epoch = None, 0
-                validate()
-        validate()
-        history.steps_done = step
-        checkpoint()  # before the partial window is logged, so a resumed run logs exactly as one run would
-        if window_n:
-            log_window()
-    except KeyboardInterrupt:
-        history.interrupted = True  # the last checkpoint on disk is left as it was
-        history.steps_done = step
-    finally:
-        history.seconds = time.perf_counter() - t0
-        if bar is not None:
-            bar.close()
-        if plot is not None:
-            plot.update(history)
-    return history
+        per_epoch = epochs * len(loader)
+    except TypeError:  # a loader without a length
+        return steps
+    return per_epoch if steps is None else min(steps, per_epoch)
 
+
+def _clip_gradients(model: nn.Module, max_norm: float | None) -> torch.Tensor | float:
+    """Clip the global gradient norm to ``max_norm``; the norm before clipping (NaN when not clipping)."""
+    if max_norm is None:
+        return math.nan
+    return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm).detach()
+
+
+class _Run:
+    """Everything ``fit`` keeps track of around the training step: the position (step, epoch, batch
+    in the epoch), the window of losses being averaged, the history, validation, the progress bar and
+    live plot, and checkpoints. Under ``torchrun`` only the main process (rank 0) shows progress and
+    writes checkpoints; every process reads them to resume."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, loss_fn: LossFn,
+                 val_loader: Iterable | None, val_every: int | None, device: torch.device, amp: str | bool,
+                 log_every: int, checkpoint_path: str | os.PathLike | None, checkpoint_every: int | None,
+                 on_step: Callable[[int, float], None] | None):
+        self.model, self.optimizer, self.scheduler, self.loss_fn = model, optimizer, scheduler, loss_fn
+        self.val_loader, self.val_every, self.device, self.amp = val_loader, val_every, device, amp
+        self.log_every, self.checkpoint_every, self.on_step = log_every, checkpoint_every, on_step
+        self.ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
+        self.main = is_main_process()
+        self.history = History()
+        self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
+        self.epoch_state: dict[str, Any] | None = None  # what decides the order of this epoch's batches
+        self.payload: dict[str, Any] | None = None      # the checkpoint being resumed, until its epoch starts
+        self.window_loss: Any = 0.0                     # sums over the steps since the last logged point;
+        self.window_norm: Any = 0.0                     # tensors on the device (no sync per step)
+        self.window_n = 0
+        self.last_val_step = -1
+        self.bar: Any = None
+        self.plot: _LivePlot | None = None
+        self.plot_every = 10 * log_every
+        self.t0 = time.perf_counter()
+
+    # --- resume ---------------------------------------------------------------------
+
+    def resume_from_checkpoint(self) -> None:
+        """Load model, optimizer, scheduler, history and position from the checkpoint, if there is one."""
+        if self.ckpt is None or not self.ckpt.exists():
+            return
+        payload = torch.load(self.ckpt, map_location="cpu", weights_only=False)
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        if self.scheduler is not None and payload.get("scheduler") is not None:
+            self.scheduler.load_state_dict(payload["scheduler"])
+        self.history = History(**payload["history"])
+        self.history.interrupted = False
+        self.step, self.epoch = payload["step"], payload["epoch"]
+        self.history.resumed_from = self.step
+        self.window_loss, self.window_norm, self.window_n = payload["window"]
+        self.last_val_step = self.history.val_step[-1] if self.history.val_step else -1
+        self.payload = payload
+
+    def done(self, epochs: int | None, steps: int | None) -> bool:
+        return (steps is not None and self.step >= steps) or (epochs is not None and self.epoch >= epochs)
+
+    def epoch_batches(self, loader: Any) -> Iterator:
+        """An iterator over this epoch's batches. A fresh epoch records the RNG states that decide its
+        order (for a checkpoint inside it); resuming inside an epoch replays that order and skips the
+        batches already trained on, and dropout etc. continue from the saved RNG state."""
+        set_epoch = getattr(getattr(loader, "sampler", None), "set_epoch", None)
+        if set_epoch is not None:  # DistributedSampler: a new shuffle every epoch
+            set_epoch(self.epoch)
+        payload, self.payload = self.payload, None
+        if payload is not None and payload["epoch_state"] is not None:
+            self.epoch_state = payload["epoch_state"]
+            _restore_epoch_state(loader, self.epoch_state)
+            it = iter(loader)
+            for _ in range(payload["batch_in_epoch"]):
+                next(it)
+            self.batch_in_epoch = payload["batch_in_epoch"]
+            _set_rng_state(payload["rng"])
+            return it
+        if payload is not None:
+            _set_rng_state(payload["rng"])
+        self.epoch_state = _epoch_state(loader)
+        self.batch_in_epoch = 0
+        return iter(loader)
+
+    # --- after each step and each epoch -----------------------------------------------
+
+    def after_step(self, loss: torch.Tensor, norm: torch.Tensor | float) -> None:
+        """Count the step, add it to the loss window; log, validate, plot and checkpoint when due."""
+        self.step += 1
+        self.batch_in_epoch += 1
+        self.window_loss = self.window_loss + loss.detach().float()
+        self.window_norm = self.window_norm + norm
+        self.window_n += 1
+        if self.on_step is not None:
+            self.on_step(self.step, float(loss.detach()))
+        if self.bar is not None:
+            self.bar.update(1)
+        if self.window_n == self.log_every:
+            self.log_window()
+            if self.bar is not None:
+                self.bar.set_postfix(loss=f"{self.history.train_loss[-1]:.4f}")
+        if self.val_every is not None and self.step % self.val_every == 0:
+            self.validate()
+        if self.plot is not None and self.step % self.plot_every == 0:
+            self.plot.update(self.history)
+        self.history.steps_done = self.step
+        if self.checkpoint_every is not None and self.step % self.checkpoint_every == 0:
+            self.save_checkpoint()
+
+    def end_epoch(self) -> None:
+        if self.batch_in_epoch == 0:
+            raise ValueError("the train loader yielded no batches")
+        self.epoch += 1
+        self.history.epochs_done = self.epoch
+        self.epoch_state, self.batch_in_epoch = None, 0
+        self.validate()
+
+    def log_window(self) -> None:
+        """Append the mean loss (and gradient norm) of the window to the history; start a new window."""
+        mean = float(self.window_loss) / self.window_n
+        if not math.isfinite(mean):
+            raise FloatingPointError(f"the training loss became {mean} before step {self.step}: "
+                                     "lower the learning rate or clip gradients (clip_grad_norm=...)")
+        self.history.step.append(self.step)
+        self.history.train_loss.append(mean)
+        self.history.grad_norm.append(float(self.window_norm) / self.window_n)
+        self.window_loss, self.window_norm, self.window_n = 0.0, 0.0, 0
+
+    def validate(self) -> None:
+        """Validation loss at this step (once per step), without touching the training run's randomness."""
+        if self.val_loader is None or self.last_val_step == self.step:
+            return
+        state = _rng_state()
+        self.history.val_step.append(self.step)
+        self.history.val_loss.append(evaluate_loss(self.model, self.loss_fn, self.val_loader, self.device,
+                                                   self.amp))
+        _set_rng_state(state)
+        self.last_val_step = self.step
+        if self.plot is not None:
+            self.plot.update(self.history)
+
+    def save_checkpoint(self) -> None:
+        """Everything exact resume needs, written atomically (an interrupt never leaves half a file)."""
+        if self.ckpt is None or not self.main:
+            return
+        atomic_save({
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+            "epoch_state": self.epoch_state, "rng": _rng_state(), "history": self.history.as_dict(),
+            "window": (float(self.window_loss), float(self.window_norm), self.window_n),
+        }, self.ckpt)
+
+    # --- the end ----------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Last validation and checkpoint, then the partial window (logged after the checkpoint, so a
+        resumed run logs exactly as one run would). Under torchrun, every process waits for the checkpoint."""
+        self.validate()
+        self.history.steps_done = self.step
+        self.save_checkpoint()
+        if self.window_n:
+            self.log_window()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+
+    def interrupted(self) -> None:
+        self.history.interrupted = True
+        self.history.steps_done = self.step
+
+    # --- progress bar and live plot ---------------------------------------------------------
+
+    def open_display(self, total: int | None, progress: str | bool, live_plot: str | bool,
+                     plot_every: int | None) -> None:
+        show_bar = os.environ.get("COURSE_PROGRESS", "1") != "0" if progress == "auto" else bool(progress)
+        if show_bar and self.main:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=self.step, desc="training", unit="step", leave=True)
+        if _wants(live_plot, "COURSE_LIVE_PLOT") and self.main:
+            self.plot = _LivePlot()
+        self.plot_every = plot_every or self.plot_every
+        self.t0 = time.perf_counter()
+
+    def close_display(self) -> None:
+        self.history.seconds = time.perf_counter() - self.t0
+        if self.bar is not None:
+            self.bar.close()
+        if self.plot is not None:
+            self.plot.update(self.history)

@@ -2,10 +2,9 @@ import os
 import sys
 from pathlib import Path
 
-for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[var] = "1"
-os.environ["COURSE_PROGRESS"] = "0"
-os.environ["COURSE_LIVE_PLOT"] = "0"
+from course_lib.threads import single_thread_env
+
+os.environ.update(single_thread_env(headless=True))  # before torch is imported
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import torch  # noqa: E402

@@ -24,6 +24,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from course_lib.threads import single_thread_env
+
 SUMMARY_MARK = "__COURSE_SUMMARY__"
 SUMMARY_TAG = "summary-readback"  # the cell the runner appends to read SUMMARY back
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,11 +54,7 @@ def inject_parameters(nb: nbformat.NotebookNode, params: dict) -> nbformat.Noteb
 
 
 def kernel_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = "1"
-    env["COURSE_PROGRESS"] = "0"
-    env["COURSE_LIVE_PLOT"] = "0"
+    env = {**os.environ, **single_thread_env(headless=True)}
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     return env
 

@@ -189,3 +189,14 @@ def test_bucket_sampler_reduces_padding_and_is_seeded():
     s = BucketBatchSampler(lengths, 32, shuffle=True, seed=1)
     assert list(s) != list(s)  # a new order every epoch
     assert len(BucketBatchSampler(list(range(10)), 4, drop_last=True)) == 2
+
+
+def test_old_homes_of_masks_and_losses_are_the_same_objects():
+    """Lectures and assignment 2 import these from course_lib.data.batching: they must stay there."""
+    from course_lib.data import batching, masks
+    from course_lib.models import losses
+
+    assert batching.masked_cross_entropy is losses.masked_cross_entropy
+    assert batching.masked_mean is losses.masked_mean
+    for name in ("lengths_to_mask", "check_mask", "mask_lengths", "reverse_padded"):
+        assert getattr(batching, name) is getattr(masks, name)

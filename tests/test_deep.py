@@ -75,7 +75,7 @@ def test_stack_of_one_layer_equals_elman_rnn():
     hand = DeepRNN.from_torch(ref)
     x = torch.randn(2, 5, 3)
     torch.testing.assert_close(hand(x)[0], ElmanRNN.from_torch(ref)(x)[0])
-    assert hand.output_size == 4
+    assert hand(x)[0].shape == (2, 5, 4)
 
 
 def test_bad_arguments_are_named():

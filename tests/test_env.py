@@ -1,3 +1,4 @@
+import os
 import random
 
 import numpy as np
@@ -40,3 +41,13 @@ def test_set_threads():
     assert set_threads(1) == 1 and torch.get_num_threads() == 1
     with pytest.raises(ValueError):
         set_threads(0)
+
+
+def test_single_thread_env_one_place():
+    from course_lib.env import single_thread_env
+
+    assert single_thread_env() == {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    quiet = single_thread_env(headless=True)
+    assert quiet["COURSE_PROGRESS"] == "0" and quiet["COURSE_LIVE_PLOT"] == "0"
+    # the test-suite itself runs in it (tests/conftest.py)
+    assert all(os.environ[k] == v for k, v in quiet.items())

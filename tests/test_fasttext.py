@@ -1,6 +1,5 @@
 """fastText n-gram hashing (against gensim) and the subword model."""
 import numpy as np
-import pytest
 import torch
 from gensim.models.fasttext import ft_ngram_hashes
 from gensim.models.fasttext_inner import ft_hash_bytes
@@ -19,7 +18,8 @@ def test_fnv1a_known_values_and_signed_byte_quirk():
     assert fnv1a_32(b"\xe9") == ((2166136261 ^ 0xFFFFFFE9) * 16777619) & 0xFFFFFFFF != textbook
     for s in ["<na", "ïve", "é>", "<ἀν>", "日本語"]:
         assert fnv1a_32(s.encode()) == ft_hash_bytes(s.encode())
-    assert fnv1a_32_many(["<na", "ïve", "日本語"]).tolist() == [ft_hash_bytes(s.encode()) for s in ["<na", "ïve", "日本語"]]
+    words = ["<na", "ïve", "日本語"]
+    assert fnv1a_32_many(words).tolist() == [ft_hash_bytes(s.encode()) for s in words]
 
 
 def test_bucket_ids_equal_gensim_for_every_vocabulary_word():
@@ -51,11 +51,13 @@ def test_model_rows_and_mean_vector():
     i = vocab.stoi["cat"]
     n = len(char_ngrams("cat"))  # <ca cat at> <cat <cat>
     assert n == 6
-    assert m.rows[i, 0] == i and m.rows[i, 1:1 + n].tolist() == [b + len(vocab) for b in ngram_buckets("cat", buckets=1000)]
+    assert m.rows[i, 0] == i
+    assert m.rows[i, 1:1 + n].tolist() == [b + len(vocab) for b in ngram_buckets("cat", buckets=1000)]
     assert torch.allclose(m.weights[i, : n + 1], torch.full((n + 1,), 1 / (n + 1)))
     expected = m.u.weight[m.rows[i, : n + 1]].mean(0)
     rows, offsets, lengths = m.bags(torch.tensor([i, vocab.stoi["dog"], i]))
-    assert lengths.tolist() == [n + 1, len(char_ngrams("dog")) + 1, n + 1] and offsets.tolist() == [0, n + 1, 2 * (n + 1)]
+    assert lengths.tolist() == [n + 1, len(char_ngrams("dog")) + 1, n + 1]
+    assert offsets.tolist() == [0, n + 1, 2 * (n + 1)]
     assert rows[: n + 1].tolist() == m.rows[i, : n + 1].tolist() == rows[2 * (n + 1):].tolist()
     assert torch.allclose(m.vector_for("cat"), expected, atol=1e-7)
     unseen = m.vector_for("catz")
@@ -99,7 +101,7 @@ def test_fasttext_sgd_step_is_fasttexts_rule_not_the_gradient_of_the_mean():
             m.v.weight.normal_(0, 0.3, generator=torch.Generator().manual_seed(0))
         return m
 
-    t = torch.tensor([4, 5, 6, 4]); c = torch.tensor([5, 6, 7, 8])
+    t, c = torch.tensor([4, 5, 6, 4]), torch.tensor([5, 6, 7, 8])
     neg = torch.tensor([[7, 9, 10], [8, 4, 9], [9, 10, 11], [6, 7, 5]])  # distinct, never the context (C skips those)
     m0 = fresh()
     U0, V0 = m0.u.weight.detach().clone(), m0.v.weight.detach().clone()

@@ -67,7 +67,6 @@ class _Oracle(CountingModel):
         for i, row in enumerate(inputs.tolist()):
             s = decode(row)[1:]
             n = s.count("a")
-            k = 3 if "c" in s else 2
             tgt = s + ("$" if n <= self.limit else "b")
             for t, ch in enumerate(encode(tgt)):
                 logits[i, t, ch] = 1.0

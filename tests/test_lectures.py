@@ -49,4 +49,5 @@ def test_lecture_runs_fast(nb_path):
     spec.loader.exec_module(mod)
     mod.check(run.summary, True)
     print(nb_path.stem, f"{run.seconds:.1f} s", "(cached execution)" if run.cached else "", json.dumps(run.summary))
-    assert run.seconds <= TIME_LIMIT_S, f"{nb_path.name} took {run.seconds:.1f} s with FAST = True (limit {TIME_LIMIT_S} s)"
+    assert run.seconds <= TIME_LIMIT_S, \
+        f"{nb_path.name} took {run.seconds:.1f} s with FAST = True (limit {TIME_LIMIT_S} s)"

@@ -1,5 +1,7 @@
 import math
 
+import numpy as np
+
 import pytest
 import torch
 from torch import nn
@@ -145,3 +147,52 @@ def test_fit_on_cuda_uses_bf16_and_pinned_memory(tmp_path):
     assert seen[0] == (torch.bfloat16, "cuda")
     assert h.val_loss[-1] < h.val_loss[0]
     assert torch.load(tmp_path / "c.pt", weights_only=False)["step"] == h.steps_done
+
+
+@pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+                    reason="needs torch.distributed with the gloo backend")
+def test_fit_under_torchrun_matches_one_process(tmp_path):
+    """fit runs unchanged under torchrun: 2 CPU processes (gloo), DDP and a shuffling DistributedSampler.
+
+    The processes' mean loss equals one process's loss on the same global batches (16 items: 8 per
+    process), so do the parameters; only rank 0 writes checkpoints and shows a bar and a live plot;
+    a run resumed from rank 0's checkpoint continues exactly."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import torchrun_fit as w  # tests/torchrun_fit.py, the script each process runs
+
+    script = Path(__file__).with_name("torchrun_fit.py")
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           str(script), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+
+    # one process, the same global batches: epoch e is DistributedSampler's permutation with seed 0 + e
+    ds = w.dataset()
+    batches = []
+    for epoch in range(2):
+        perm = torch.randperm(w.N, generator=torch.Generator().manual_seed(epoch))
+        batches += [ds[perm[k:k + 2 * w.PER_RANK]] for k in range(0, w.N, 2 * w.PER_RANK)]
+    model = w.new_model()
+    one = fit(model, w.loss_fn, batches, torch.optim.SGD(model.parameters(), lr=0.1), steps=w.STEPS,
+              val_loader=torch.utils.data.DataLoader(ds, batch_size=32),
+              **{**w.FIT, "progress": False, "live_plot": False})
+
+    mean_loss = [(a + b) / 2 for a, b in zip(r0["whole"]["train_loss"], r1["whole"]["train_loss"])]
+    assert r0["world"] == 2 and r0["whole"]["steps"] == w.STEPS  # two epochs of 4 global batches
+    np.testing.assert_allclose(mean_loss, one.train_loss, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(r0["whole"]["val_loss"], one.val_loss, rtol=1e-5, atol=1e-6)
+    for p_ddp, p_one in zip(r0["params"], model.parameters()):
+        np.testing.assert_allclose(p_ddp, p_one.detach().flatten().numpy(), rtol=1e-5, atol=1e-6)
+    assert r0["params"] == r1["params"], "DDP keeps the processes' parameters identical"
+
+    assert r0["counts"] == {"checkpoints": 6, "bars": 3, "plots": 3}, r0["counts"]   # 2 runs x (2 + final)
+    assert r1["counts"] == {"checkpoints": 0, "bars": 0, "plots": 0}, "only rank 0 writes and shows"
+
+    assert r0["resumed"]["resumed_from"] == r1["resumed"]["resumed_from"] == w.RESUME_AT
+    assert r0["resumed"]["train_loss"] == r0["whole"]["train_loss"], "resume continues exactly"
+    assert r1["resumed"]["train_loss"][w.RESUME_AT:] == r1["whole"]["train_loss"][w.RESUME_AT:]
+    assert r0["resumed_params"] == r0["params"]

@@ -1,7 +1,12 @@
-"""Batches of sequences of different lengths: padding, masks, masked losses, bucketing.
+"""Batches of sequences of different lengths: padding, a ``collate_fn``, bucketing by length.
 
 Conventions: tensors are batch-first; the pad id is 0; a mask is a bool ``(batch, time)``
 tensor that is True on real tokens and False on padding.
+
+The mask helpers (:func:`lengths_to_mask`, :func:`check_mask`, :func:`mask_lengths`,
+:func:`reverse_padded`) live in :mod:`course_lib.data.masks` and the masked losses
+(:func:`masked_mean`, :func:`masked_cross_entropy`) in :mod:`course_lib.models.losses`; all are
+importable from here too, as lectures 4-5 and assignment 2 do.
 """
 from __future__ import annotations
 
@@ -10,11 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
+
+from course_lib.data.masks import check_mask, lengths_to_mask, mask_lengths, reverse_padded
+from course_lib.models.losses import masked_cross_entropy, masked_mean
 
 __all__ = [
-    "pad_batch", "lengths_to_mask", "masked_mean", "masked_cross_entropy", "make_collate",
-    "BucketBatchSampler",
+    "pad_batch", "lengths_to_mask", "check_mask", "mask_lengths", "reverse_padded", "masked_mean",
+    "masked_cross_entropy", "make_collate", "BucketBatchSampler",
 ]
 
 
@@ -60,97 +67,6 @@ def pad_batch(seqs: Sequence[Sequence[int] | torch.Tensor], pad_id: int = 0
     return padded, lengths
 
 
-def lengths_to_mask(lengths: torch.Tensor | Sequence[int], max_len: int | None = None) -> torch.Tensor:
-    """The padding mask for sequences of the given lengths.
-
-    Args:
-        lengths: ``(batch,)`` non-negative ints.
-        max_len: number of time steps (default ``max(lengths)``); must be ``>= max(lengths)``.
-
-    Returns:
-        mask: ``(batch, time)`` bool, ``mask[i, t] = t < lengths[i]`` (True on real tokens).
-    """
-    lengths = torch.as_tensor(lengths)
-    if lengths.dim() != 1:
-        raise ValueError(f"lengths must be 1-D (batch,), got shape {tuple(lengths.shape)}")
-    if lengths.is_floating_point():
-        raise TypeError(f"lengths must be integers, got dtype {lengths.dtype}")
-    if (lengths < 0).any():
-        raise ValueError(f"lengths must be >= 0, got {lengths.tolist()}")
-    longest = int(lengths.max()) if lengths.numel() else 0
-    if max_len is None:
-        max_len = longest
-    elif max_len < longest:
-        raise ValueError(f"max_len={max_len} is shorter than the longest sequence ({longest})")
-    steps = torch.arange(max_len, device=lengths.device)
-    return steps.unsqueeze(0) < lengths.unsqueeze(1)
-
-
-def _check_mask(mask: torch.Tensor, shape: tuple[int, ...], what: str) -> None:
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-        got = mask.dtype if isinstance(mask, torch.Tensor) else type(mask).__name__
-        raise TypeError(f"mask must be a bool tensor (True on real tokens), got {got}")
-    if tuple(mask.shape) != shape:
-        raise ValueError(f"mask must have the shape of {what} {shape}, got {tuple(mask.shape)}")
-    if not mask.any():
-        raise ValueError("the mask has no real tokens (all padding): the masked mean is undefined")
-
-
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``values`` over the real tokens only.
-
-    Args:
-        values: ``(batch, time)`` floats (e.g. per-token losses).
-        mask: ``(batch, time)`` bool, True on real tokens.
-
-    Returns:
-        A scalar: ``sum(values[mask]) / mask.sum()``. Padding positions never enter,
-        even if they hold NaN or inf.
-
-    Raises:
-        ValueError: if the mask has no True entry (an all-padding batch).
-    """
-    if values.dim() != 2:
-        raise ValueError(f"values must be (batch, time), got shape {tuple(values.shape)}")
-    _check_mask(mask, tuple(values.shape), "values")
-    zeros = torch.zeros((), dtype=values.dtype, device=values.device)
-    return torch.where(mask, values, zeros).sum() / mask.sum()
-
-
-def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
-                         reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy of every real token, averaged over real tokens (not over the padded tensor).
-
-    Args:
-        logits: ``(batch, time, V)`` unnormalised scores o_t.
-        targets: ``(batch, time)`` long, the correct ids (anything at padded positions).
-        mask: ``(batch, time)`` bool, True on real tokens.
-        reduction: ``"mean"`` (over real tokens) or ``"sum"``.
-
-    Returns:
-        A scalar tensor.
-
-    Raises:
-        ValueError: if shapes disagree or the mask has no real token.
-    """
-    if logits.dim() != 3:
-        raise ValueError(f"logits must be (batch, time, V), got shape {tuple(logits.shape)}")
-    if targets.shape != logits.shape[:2]:
-        raise ValueError(f"targets must have shape {tuple(logits.shape[:2])} (batch, time), "
-                         f"got {tuple(targets.shape)}")
-    if targets.is_floating_point():
-        raise TypeError(f"targets must be integer ids, got dtype {targets.dtype}")
-    _check_mask(mask, tuple(targets.shape), "targets")
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-    safe_targets = torch.where(mask, targets, torch.zeros_like(targets))  # padded targets may be anything
-    per_token = F.cross_entropy(logits.flatten(0, 1), safe_targets.flatten(), reduction="none")
-    per_token = per_token.view_as(targets.float())
-    if reduction == "sum":
-        return torch.where(mask, per_token, torch.zeros_like(per_token)).sum()
-    return masked_mean(per_token, mask)
-
-
 def make_collate(pad_id: int = 0, label_pad: int | None = None,
                  encode: Callable[[Any], Sequence[int]] | None = None
                  ) -> Callable[[Sequence[tuple[Any, Any]]], dict[str, torch.Tensor]]:
@@ -175,9 +91,7 @@ def make_collate(pad_id: int = 0, label_pad: int | None = None,
             toks, labs = zip(*pairs)
         except (TypeError, ValueError) as exc:
             raise TypeError("collate expects a batch of (tokens, labels) pairs") from exc
-        if encode is not None:
-            toks = [encode(t) for t in toks]
-        tokens, lengths = pad_batch(toks, pad_id)
+        tokens, lengths = pad_batch([encode(t) for t in toks] if encode is not None else toks, pad_id)
         first = labs[0]
         if isinstance(first, (list, tuple)) or (isinstance(first, torch.Tensor) and first.dim() == 1):
             labels, lab_len = pad_batch(labs, lab_pad)

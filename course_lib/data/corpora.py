@@ -7,45 +7,32 @@ Nothing is downloaded. The sources are:
   word2vec analogy questions;
 - Python's own standard-library sources (a real code corpus).
 
-Processed text is cached under :func:`cache_dir` (``$COURSE_CACHE``, else
-``$XDG_CACHE_HOME/rnn-course``, else ``~/.cache/rnn-course``).
+Processed text is cached under :func:`course_lib.cache.cache_dir` (``$COURSE_CACHE``, else
+``$XDG_CACHE_HOME/rnn-course``, else ``~/.cache/rnn-course``). ``cache_dir`` and ``fingerprint``
+live in :mod:`course_lib.cache`; they are importable from here too, as before.
 """
 from __future__ import annotations
 
 import bz2
 import gzip
-import hashlib
 import json
-import os
 import re
 import sysconfig
 from pathlib import Path
 
+from course_lib.cache import cache_dir, cached, fingerprint
 from course_lib.data.vocab import split_sentences, tokenize
 
 __all__ = [
     "CorpusUnavailable", "cache_dir", "gensim_test_file", "wiki_sentences", "wordsim353", "simlex999",
-    "analogy_questions", "stdlib_code_text",
+    "analogy_questions", "stdlib_code_text", "fingerprint",
 ]
 
 WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
-_CACHE_VERSION = 1
 
 
 class CorpusUnavailable(RuntimeError):
     """A corpus file or the package that ships it is missing."""
-
-
-def cache_dir() -> Path:
-    """The user cache directory for processed data and trained models (created if missing)."""
-    root = os.environ.get("COURSE_CACHE")
-    if root:
-        path = Path(root)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-        path = Path(base) / "rnn-course"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def gensim_test_file(name: str) -> Path:
@@ -90,28 +77,32 @@ def _clean_article(text: str) -> list[str]:
     return sentences
 
 
-def _wiki_raw_sentences() -> list[str]:
-    src = gensim_test_file(WIKI_FILE)
-    cache = cache_dir() / f"wiki_sentences_v{_CACHE_VERSION}.json.gz"
-    if cache.exists():
-        try:
-            with gzip.open(cache, "rt", encoding="utf-8") as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            cache.unlink(missing_ok=True)  # a damaged cache is rebuilt
+def _read_json_gz(path: Path) -> list[str]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _write_json_gz(value: list[str], path: Path) -> None:
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        json.dump(value, f)
+
+
+def _extract_wiki_sentences() -> list[str]:
     from gensim.corpora.wikicorpus import extract_pages
 
     sentences: list[str] = []
-    with bz2.open(src) as f:
+    with bz2.open(gensim_test_file(WIKI_FILE)) as f:
         for _title, text, _pid in extract_pages(f):
             if text.lstrip().lower().startswith("#redirect"):
                 continue
             sentences.extend(_clean_article(text))
-    tmp = cache.with_suffix(f".tmp{os.getpid()}")
-    with gzip.open(tmp, "wt", encoding="utf-8") as f:
-        json.dump(sentences, f)
-    os.replace(tmp, cache)
     return sentences
+
+
+def _wiki_raw_sentences() -> list[str]:
+    gensim_test_file(WIKI_FILE)  # says what is missing, even when the sentences are cached
+    return cached("wiki_sentences", None, _extract_wiki_sentences, version=1, suffix=".json.gz",
+                  load=_read_json_gz, save=_write_json_gz)
 
 
 def wiki_sentences(tokenized: bool = True, lower: bool = True, keep_punct: bool = False,
@@ -223,7 +214,3 @@ def stdlib_code_text(max_chars: int | None = 2_000_000, ascii_only: bool = True)
     text = "".join(chunks)
     return text[:max_chars] if max_chars is not None else text
 
-
-def fingerprint(obj: object) -> str:
-    """A short stable hash of a JSON-able object (used to name cache files)."""
-    return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:12]

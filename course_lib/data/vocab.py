@@ -41,7 +41,7 @@ def tokenize(text: str, lower: bool = True, keep_punct: bool = True) -> list[str
 
 def split_sentences(text: str) -> list[str]:
     """Split running text into sentences at ``.``, ``!`` or ``?`` followed by a capital or digit."""
-    out = []
+    out: list[str] = []
     for para in re.split(r"\n\s*\n|\n", text):
         para = para.strip()
         if para:
@@ -75,7 +75,7 @@ class Vocab:
     # construction -------------------------------------------------------
     @classmethod
     def from_counts(cls, counts: dict[str, int] | Counter, min_count: int = 1,
-                    max_size: int | None = None) -> "Vocab":
+                    max_size: int | None = None) -> Vocab:
         """Keep tokens seen at least ``min_count`` times, the ``max_size`` most frequent at most.
 
         ``max_size`` counts the four reserved tokens too.
@@ -92,7 +92,7 @@ class Vocab:
 
     @classmethod
     def from_corpus(cls, sentences: Iterable[Sequence[str]], min_count: int = 1,
-                    max_size: int | None = None) -> "Vocab":
+                    max_size: int | None = None) -> Vocab:
         """Count tokens over tokenised sentences, then :meth:`from_counts`."""
         counts: Counter = Counter()
         n = 0

@@ -33,7 +33,7 @@ from typing import Any
 
 __all__ = ["Exercise", "register", "get", "all_exercises", "check", "show_solution", "NotAttempted"]
 
-_REGISTRY: dict[str, "Exercise"] = {}
+_REGISTRY: dict[str, Exercise] = {}
 
 
 class NotAttempted(Exception):
@@ -75,7 +75,7 @@ def register(id: str, title: str, *, solution: Callable[..., Any], wrong: tuple[
 
 
 def _load_all() -> None:
-    for info in pkgutil.iter_modules(__path__):  # type: ignore[name-defined]
+    for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
 
 

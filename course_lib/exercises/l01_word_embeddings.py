@@ -1,6 +1,8 @@
 """Exercises of lecture 1 (word embeddings)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from course_lib.check import compare
@@ -23,7 +25,7 @@ def _wrong_presence(ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
 
 @register("L1.bag_of_words", "a sentence as a bag of words (counts per word id)",
           solution=_solution_bag_of_words, wrong=(_wrong_presence,))
-def _check_bag_of_words(bag_of_words) -> None:
+def _check_bag_of_words(bag_of_words: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     # "the dog bit the man" with ids the=4, dog=5, bit=6, man=7 over |V| = 8
     ids = torch.tensor([4, 5, 6, 4, 7])
     compare(bag_of_words(ids, 8), torch.tensor([0, 0, 0, 0, 2.0, 1, 1, 1]), name="bag of 'the dog bit the man'")

@@ -7,7 +7,8 @@
     course export A --csv FILE            per-item scores: one row per student, one column per graded cell
     course feedback A [--return]          feedback HTML for every graded submission (and hand it back)
 
-Instructor verbs act on the course root (``assignments/`` of this repository, or ``--root``/``$COURSE_ROOT``);
+Instructor verbs act on the course root (``assignments/`` of this repository, or ``--root``/``$COURSE_ROOT``;
+``--root`` may come before or after the verb);
 the stock ``nbgrader`` commands keep working from that folder.
 """
 from __future__ import annotations
@@ -177,10 +178,15 @@ def cmd_feedback(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="course", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--root", help="the nbgrader course root (default: this repository's assignments/)")
+    root_help = "the nbgrader course root (default: this repository's assignments/); before or after the verb"
+    ap.add_argument("--root", help=root_help)
+    # `course check NB --root R` as well as `course --root R check NB`: each verb accepts --root too,
+    # and sets it only when it is given there (SUPPRESS), so a --root before the verb is kept
+    after_verb = argparse.ArgumentParser(add_help=False)
+    after_verb.add_argument("--root", default=argparse.SUPPRESS, help=root_help)
     sub = ap.add_subparsers(dest="verb", required=True)
 
-    p = sub.add_parser("check", help="grade a copy of your notebook against the full tests")
+    p = sub.add_parser("check", parents=[after_verb], help="grade a copy of your notebook against the full tests")
     p.add_argument("notebook")
     p.add_argument("--feedback-dir", help="where to put the feedback HTML (default: the course cache)")
     p.add_argument("--cell-timeout", type=float, help="seconds a cell may run (default: the course's, 120)")
@@ -190,12 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, text in [("release", cmd_release, "generate an assignment and release it to the exchange"),
                              ("collect", cmd_collect, "collect the submissions from the exchange")]:
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, parents=[after_verb], help=text)
         p.add_argument("assignment")
         p.add_argument("--exchange", help="the exchange folder (default: $COURSE_EXCHANGE or nbgrader's)")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("autograde", help="autograde every collected submission, several at once")
+    p = sub.add_parser("autograde", parents=[after_verb], help="autograde every collected submission, several at once")
     p.add_argument("assignment")
     p.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: CPU count)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
@@ -206,12 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade without the sandbox: ONLY for work you trust (never a class)")
     p.set_defaults(func=cmd_autograde)
 
-    p = sub.add_parser("export", help="per-item scores as CSV (one column per graded cell)")
+    p = sub.add_parser("export", parents=[after_verb], help="per-item scores as CSV (one column per graded cell)")
     p.add_argument("assignment")
     p.add_argument("--csv", required=True, help="output file")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("feedback", help="generate feedback HTML (and --return it to the students)")
+    p = sub.add_parser("feedback", parents=[after_verb],
+                       help="generate feedback HTML (and --return it to the students)")
     p.add_argument("assignment")
     p.add_argument("--return", dest="return_", action="store_true", help="release the feedback to the exchange")
     p.add_argument("--show-hidden", action="store_true",

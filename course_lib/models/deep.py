@@ -11,69 +11,29 @@ Stacked (multilayer) RNN: layer ``l`` reads the outputs of layer ``l-1`` at the 
 Bidirectional RNN: a second layer reads the sequence from right to left, and the two states
 are concatenated, ``[h_t ⊕ h'_t]``. With padding, "right to left" must start at each
 sequence's *last real token*, not at the end of the padded tensor:
-:func:`reverse_padded` reverses each sequence inside its own length, so the backward layer
-sees real tokens first and padding last, exactly like the forward layer.
+:func:`reverse_padded` (from :mod:`course_lib.data.batching`) reverses each sequence inside its
+own length, so the backward layer sees real tokens first and padding last, exactly like the
+forward layer.
 
 PyTorch's names for layer ``l`` and direction: ``weight_ih_l{l}`` (``U``), ``weight_hh_l{l}``
 (``W``), ``bias_ih_l{l} + bias_hh_l{l}`` (``b``); the backward direction adds ``_reverse``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any, Literal, cast, overload
 
 import torch
 from torch import nn
 
+from course_lib.data.masks import mask_lengths, reverse_padded
+from course_lib.models.base import TORCH_LAYERS, HandLayer, torch_kind, torch_weights
 from course_lib.models.gated import GRU, LSTM
 from course_lib.models.rnn import ElmanRNN
 
 __all__ = ["reverse_padded", "Bidirectional", "DeepRNN", "LAYER_KINDS", "SequenceTagger", "run_packed"]
 
-LAYER_KINDS: dict[str, Callable[[int, int], nn.Module]] = {"elman": ElmanRNN, "gru": GRU, "lstm": LSTM}
-_TORCH_KIND = {nn.RNN: "elman", nn.GRU: "gru", nn.LSTM: "lstm"}
-
-
-def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """Reverse each sequence within its own length; padding stays where it is.
-
-    Args:
-        x: ``(batch, time, ...)``.
-        lengths: ``(batch,)`` ints, each ``<= time``; None means every sequence fills ``time``.
-
-    Returns:
-        ``(batch, time, ...)`` with ``out[i, t] = x[i, lengths[i] - 1 - t]`` for ``t < lengths[i]``
-        and ``out[i, t] = x[i, t]`` on padding. Applying it twice gives ``x`` back.
-
-    >>> reverse_padded(torch.tensor([[1, 2, 3], [4, 5, 0]]), torch.tensor([3, 2])).tolist()
-    [[3, 2, 1], [5, 4, 0]]
-    """
-    if x.dim() < 2:
-        raise ValueError(f"x must be (batch, time, ...), got shape {tuple(x.shape)}")
-    if lengths is None:
-        return x.flip(1)
-    lengths = torch.as_tensor(lengths, device=x.device)
-    batch, time = x.shape[:2]
-    if lengths.shape != (batch,) or lengths.is_floating_point():
-        raise ValueError(f"lengths must be {batch} ints (batch,), got {tuple(lengths.shape)} {lengths.dtype}")
-    if (lengths < 0).any() or (lengths > time).any():
-        raise ValueError(f"lengths must lie in [0, {time}], got {lengths.tolist()}")
-    t = torch.arange(time, device=x.device).unsqueeze(0)  # (1, time)
-    lengths = lengths.unsqueeze(1).long()
-    idx = torch.where(t < lengths, lengths - 1 - t, t)  # (batch, time)
-    idx = idx.view(batch, time, *([1] * (x.dim() - 2))).expand_as(x)
-    return x.gather(1, idx)
-
-
-def _mask_lengths(mask: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor | None:
-    if mask is None:
-        return None
-    if mask.shape != x.shape[:2] or mask.dtype != torch.bool:
-        raise ValueError(f"mask must be bool (batch, time) = {tuple(x.shape[:2])}, "
-                         f"got {mask.dtype} {tuple(mask.shape)}")
-    lengths = mask.sum(1)
-    if not torch.equal(mask, torch.arange(x.shape[1], device=mask.device) < lengths.unsqueeze(1)):
-        raise ValueError("mask must be right-padded: True on a prefix of each row, then False")
-    return lengths
+# the hand-built layer of each kind (TORCH_LAYERS in course_lib.models.base has PyTorch's)
+LAYER_KINDS: dict[str, type[HandLayer]] = {"elman": ElmanRNN, "gru": GRU, "lstm": LSTM}
 
 
 class Bidirectional(nn.Module):
@@ -97,7 +57,7 @@ class Bidirectional(nn.Module):
         """Args: ``x: (batch, time, input)``; ``mask: (batch, time)`` bool, right-padded.
 
         Returns: ``outputs: (batch, time, 2 hidden)`` (0 on padding) and the two last states."""
-        lengths = _mask_lengths(mask, x)
+        lengths = None if mask is None else mask_lengths(mask, tuple(x.shape[:2]), "x's (batch, time)")
         out_f, last_f = self.fwd(x, None, mask=mask)
         out_b, last_b = self.bwd(reverse_padded(x, lengths), None, mask=mask)
         return torch.cat([out_f, reverse_padded(out_b, lengths)], dim=-1), (last_f, last_b)
@@ -136,16 +96,10 @@ class DeepRNN(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.dropout = nn.Dropout(dropout)
 
-    @property
-    def output_size(self) -> int:
-        return self.hidden_size * (2 if self.bidirectional else 1)
-
     @classmethod
-    def from_torch(cls, module: nn.RNN | nn.GRU | nn.LSTM) -> "DeepRNN":
+    def from_torch(cls, module: nn.RNN | nn.GRU | nn.LSTM) -> DeepRNN:
         """A hand stack with every weight of a batch-first ``nn.RNN`` (tanh) / ``nn.GRU`` / ``nn.LSTM`` copied."""
-        kind = _TORCH_KIND.get(type(module))
-        if kind is None:
-            raise TypeError(f"from_torch expects nn.RNN, nn.GRU or nn.LSTM, got {type(module).__name__}")
+        kind = torch_kind(module)
         if not module.batch_first:
             raise ValueError("from_torch needs batch_first=True")
         if getattr(module, "nonlinearity", "tanh") != "tanh" or getattr(module, "proj_size", 0):
@@ -155,16 +109,10 @@ class DeepRNN(nn.Module):
         for l, layer in enumerate(out.layers):
             directions = [(layer.fwd, ""), (layer.bwd, "_reverse")] if module.bidirectional else [(layer, "")]
             for hand, suffix in directions:
-                name = f"_l{l}{suffix}"
-                w_ih, w_hh = getattr(module, "weight_ih" + name), getattr(module, "weight_hh" + name)
-                if module.bias:
-                    b_ih, b_hh = getattr(module, "bias_ih" + name), getattr(module, "bias_hh" + name)
-                else:
-                    b_ih = b_hh = torch.zeros(w_ih.shape[0], device=w_ih.device)
-                _load_layer(hand, w_ih, w_hh, b_ih, b_hh)
-        return out.to(module.weight_ih_l0.device)
+                cast(HandLayer, hand).cell.load_torch(*torch_weights(module, f"_l{l}{suffix}"))
+        return out.to(module.get_parameter("weight_ih_l0").device)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, Any]:
         """Args: ``x: (batch, time, input)``; ``mask: (batch, time)`` bool, right-padded, True on real tokens.
 
         Returns: ``(outputs (batch, time, D * hidden), h_n (num_layers * D, batch, hidden))``;
@@ -191,36 +139,41 @@ class DeepRNN(nn.Module):
                 f"num_layers={self.num_layers}, bidirectional={self.bidirectional}")
 
 
-@torch.no_grad()
-def _load_layer(hand: nn.Module, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor,
-                b_hh: torch.Tensor) -> None:
-    """Copy one PyTorch layer-direction's weights into a hand layer."""
-    if isinstance(hand, ElmanRNN):
-        hand.cell.U.copy_(w_ih)
-        hand.cell.W.copy_(w_hh)
-        hand.cell.b.copy_(b_ih + b_hh)
-    else:
-        hand.cell.load_torch(w_ih, w_hh, b_ih, b_hh)
+@overload
+def run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor | None = None,
+               return_last: Literal[False] = False) -> torch.Tensor: ...
 
 
-_TORCH_CLASSES = {"elman": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+@overload
+def run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor | None = None, *,
+               return_last: Literal[True]) -> tuple[torch.Tensor, Any]: ...
 
 
-def run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor | None = None,
+               return_last: bool = False) -> torch.Tensor | tuple[torch.Tensor, Any]:
     """Run a batch-first ``nn.RNN/GRU/LSTM`` over a right-padded batch with packing (lecture 4), so
     the backward direction starts at each sequence's last real token.
 
-    Args: ``x: (batch, time, input)``; ``mask: (batch, time)`` bool or None (no padding).
+    Args:
+        rnn: the PyTorch layer (``batch_first=True``).
+        x: ``(batch, time, input)``.
+        mask: ``(batch, time)`` bool, right-padded, every row with a real token; None: no padding.
+        return_last: also return the layer's last states ``h_n: (layers * D, batch, hidden)`` (for an
+            LSTM the pair ``(h_n, c_n)``), taken at each sequence's last real token.
 
-    Returns: outputs ``(batch, time, D * hidden)``, 0 on padding."""
+    Returns:
+        outputs ``(batch, time, D * hidden)``, 0 on padding (and ``h_n`` with ``return_last``).
+    """
     if mask is None:
-        return rnn(x)[0]
-    lengths = _mask_lengths(mask, x)
-    if (lengths == 0).any():
-        raise ValueError("every sequence needs at least one real token to be packed")
-    packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    out, _ = rnn(packed)
-    return nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+        outputs, last = rnn(x)
+    else:
+        lengths = mask_lengths(mask, tuple(x.shape[:2]), "x's (batch, time)")
+        if (lengths == 0).any():
+            raise ValueError("every sequence needs at least one token to be packed (got a length of 0)")
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, last = rnn(packed)
+        outputs = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+    return (outputs, last) if return_last else outputs
 
 
 class SequenceTagger(nn.Module):
@@ -240,14 +193,15 @@ class SequenceTagger(nn.Module):
         super().__init__()
         if impl not in ("hand", "torch"):
             raise ValueError(f"impl must be 'hand' or 'torch', got {impl!r}")
-        if kind not in _TORCH_CLASSES:
-            raise ValueError(f"kind must be one of {sorted(_TORCH_CLASSES)}, got {kind!r}")
+        if kind not in TORCH_LAYERS:
+            raise ValueError(f"kind must be one of {sorted(TORCH_LAYERS)}, got {kind!r}")
         self.impl = impl
         self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=0)
+        self.rnn: DeepRNN | nn.RNNBase
         if impl == "hand":
             self.rnn = DeepRNN(embed_size, hidden_size, num_layers, bidirectional, kind)
         else:
-            self.rnn = _TORCH_CLASSES[kind](embed_size, hidden_size, num_layers=num_layers,
+            self.rnn = TORCH_LAYERS[kind](embed_size, hidden_size, num_layers=num_layers,
                                             bidirectional=bidirectional, batch_first=True)
         self.out = nn.Linear(hidden_size * (2 if bidirectional else 1), n_tags)
 
@@ -255,5 +209,5 @@ class SequenceTagger(nn.Module):
         if tokens.dim() != 2 or tokens.is_floating_point():
             raise ValueError(f"tokens must be (batch, time) ids, got {tokens.dtype} {tuple(tokens.shape)}")
         x = self.embed(tokens)
-        h = self.rnn(x, mask=mask)[0] if self.impl == "hand" else run_packed(self.rnn, x, mask)
+        h = run_packed(self.rnn, x, mask) if isinstance(self.rnn, nn.RNNBase) else self.rnn(x, mask=mask)[0]
         return self.out(h)

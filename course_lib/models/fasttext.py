@@ -111,6 +111,12 @@ class FastTextModel(SkipGram):
         flat_start: ``(V,)`` long.
     """
 
+    rows: torch.Tensor
+    weights: torch.Tensor
+    lengths: torch.Tensor
+    flat_rows: torch.Tensor
+    flat_start: torch.Tensor
+
     def __init__(self, vocab: Vocab, dim: int = 100, minn: int = 3, maxn: int = 6, buckets: int = 200_000,
                  seed: int = 0, sparse: bool = True):
         V = len(vocab)

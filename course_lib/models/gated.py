@@ -34,10 +34,12 @@ GRU (gates stacked in PyTorch's order **r, z, n**)::
 """
 from __future__ import annotations
 
-import math
+from typing import Literal, overload
 
 import torch
 from torch import nn
+
+from course_lib.models.base import HandCell, HandLayer, masked_unroll
 
 __all__ = ["LSTMCell", "GRUCell", "LSTM", "GRU", "LSTM_GATES", "GRU_GATES", "lstm_update", "gru_update"]
 
@@ -45,101 +47,30 @@ LSTM_GATES = ("i", "f", "g", "o")
 GRU_GATES = ("r", "z", "n")
 
 
-def _check_size(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _check_step(x_t: torch.Tensor, h: torch.Tensor, input_size: int, hidden_size: int, hname: str = "h") -> None:
-    if x_t.dim() != 2 or x_t.shape[1] != input_size:
-        raise ValueError(f"x_t must have shape (batch, {input_size}), got {tuple(x_t.shape)}")
-    if h.dim() != 2 or h.shape != (x_t.shape[0], hidden_size):
-        raise ValueError(f"{hname} must have shape ({x_t.shape[0]}, {hidden_size}), got {tuple(h.shape)}")
-
-
-def _check_torch(module: nn.Module, kinds: tuple[type, ...], what: str) -> None:
-    if not isinstance(module, kinds):
-        names = " or ".join(k.__name__ for k in kinds)
-        raise TypeError(f"{what}.from_torch expects a torch.nn.{names}, got {type(module).__name__}")
-    if isinstance(module, nn.RNNBase):
-        problems = []
-        if module.num_layers != 1:
-            problems.append(f"num_layers={module.num_layers} (need 1; use course_lib.models.deep.DeepRNN)")
-        if module.bidirectional:
-            problems.append("bidirectional=True (need False; use course_lib.models.deep.DeepRNN)")
-        if getattr(module, "proj_size", 0):
-            problems.append("proj_size != 0")
-        if not module.batch_first:
-            problems.append("batch_first=False (need True)")
-        if problems:
-            raise ValueError(f"{what}.from_torch supports one plain layer only: " + ", ".join(problems))
-
-
-def _torch_weights(module: nn.Module, suffix: str = "_l0") -> tuple[torch.Tensor, ...]:
-    """(weight_ih, weight_hh, bias_ih, bias_hh) of an nn.LSTM/GRU layer or an nn.LSTMCell/GRUCell."""
-    if isinstance(module, (nn.LSTMCell, nn.GRUCell)):
-        suffix = ""
-    w_ih = getattr(module, f"weight_ih{suffix}")
-    w_hh = getattr(module, f"weight_hh{suffix}")
-    if getattr(module, "bias", True) is False:
-        zeros = torch.zeros(w_ih.shape[0], dtype=w_ih.dtype, device=w_ih.device)
-        return w_ih, w_hh, zeros, zeros
-    return w_ih, w_hh, getattr(module, f"bias_ih{suffix}"), getattr(module, f"bias_hh{suffix}")
-
-
-class LSTMCell(nn.Module):
+class LSTMCell(HandCell):
     """One LSTM step (see the module docstring for the equations and gate order i, f, g, o).
 
     Parameters (initialised like ``nn.LSTM``: uniform in ``±1/sqrt(hidden)``):
         U: ``(4 hidden, input)``  = ``weight_ih_l0`` (``nn.LSTMCell``: ``weight_ih``)
         W: ``(4 hidden, hidden)`` = ``weight_hh_l0``
         b: ``(4 hidden,)``        = ``bias_ih_l0 + bias_hh_l0``
+
+    ``gate(name)`` gives one gate's ``(U, W, b)`` as views; ``from_torch`` copies an
+    ``nn.LSTMCell`` (or a one-layer ``nn.LSTM``).
     """
 
     gates = LSTM_GATES
+    torch_types = (nn.LSTMCell, nn.LSTM)
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 0.0):
-        super().__init__()
-        _check_size("input_size", input_size)
-        _check_size("hidden_size", hidden_size)
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.U = nn.Parameter(torch.empty(4 * hidden_size, input_size))
-        self.W = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
-        self.b = nn.Parameter(torch.empty(4 * hidden_size))
+        super().__init__(input_size, hidden_size)
         self.reset_parameters(forget_bias)
 
     def reset_parameters(self, forget_bias: float = 0.0) -> None:
         """Uniform in ``±1/sqrt(hidden)``; ``forget_bias`` is added to ``b_f`` (1.0 is a common choice)."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in (self.U, self.W, self.b):
-            nn.init.uniform_(p, -bound, bound)
+        super().reset_parameters()
         with torch.no_grad():
             self.gate("f")[2].add_(forget_bias)
-
-    def gate(self, name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(U_name, W_name, b_name)`` of gate ``name`` in ``"i", "f", "g", "o"``: views, shapes
-        ``(hidden, input)``, ``(hidden, hidden)``, ``(hidden,)``; rows ``k*hidden:(k+1)*hidden``."""
-        if name not in self.gates:
-            raise ValueError(f"LSTM gates are {self.gates}, got {name!r}")
-        k, n = self.gates.index(name), self.hidden_size
-        rows = slice(k * n, (k + 1) * n)
-        return self.U[rows], self.W[rows], self.b[rows]
-
-    @classmethod
-    def from_torch(cls, module: nn.LSTMCell | nn.LSTM) -> "LSTMCell":
-        """A hand cell with the weights of an ``nn.LSTMCell`` (or a one-layer ``nn.LSTM``) copied."""
-        _check_torch(module, (nn.LSTMCell, nn.LSTM), "LSTMCell")
-        out = cls(module.input_size, module.hidden_size)
-        weights = _torch_weights(module)
-        out.load_torch(*weights)
-        return out.to(weights[0].device)
-
-    @torch.no_grad()
-    def load_torch(self, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor) -> None:
-        """Copy PyTorch's four tensors of one layer into ``U, W, b``."""
-        self.U.copy_(w_ih)
-        self.W.copy_(w_hh)
-        self.b.copy_(b_ih + b_hh)
 
     def forward(self, x_t: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -153,13 +84,10 @@ class LSTMCell(nn.Module):
             ``(h_t, c_t)``, each ``(batch, hidden)``.
         """
         h, c = state
-        _check_step(x_t, h, self.input_size, self.hidden_size)
-        _check_step(x_t, c, self.input_size, self.hidden_size, "c")
+        self.check_step(x_t, h)
+        self.check_step(x_t, c, "c")
         a = self.b + h @ self.W.T + x_t @ self.U.T  # (batch, 4 hidden): all four gates at once
         return lstm_update(a, c)
-
-    def extra_repr(self) -> str:
-        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
 
 
 def lstm_update(a: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -181,7 +109,7 @@ def lstm_update(a: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.T
     return o * torch.tanh(c), c
 
 
-class GRUCell(nn.Module):
+class GRUCell(HandCell):
     """One GRU step (see the module docstring for the equations and gate order r, z, n).
 
     Parameters (initialised like ``nn.GRU``):
@@ -192,39 +120,12 @@ class GRUCell(nn.Module):
     """
 
     gates = GRU_GATES
+    torch_types = (nn.GRUCell, nn.GRU)
 
     def __init__(self, input_size: int, hidden_size: int):
-        super().__init__()
-        _check_size("input_size", input_size)
-        _check_size("hidden_size", hidden_size)
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.U = nn.Parameter(torch.empty(3 * hidden_size, input_size))
-        self.W = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
-        self.b = nn.Parameter(torch.empty(3 * hidden_size))
+        super().__init__(input_size, hidden_size)
         self.b_hn = nn.Parameter(torch.empty(hidden_size))
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in (self.U, self.W, self.b, self.b_hn):
-            nn.init.uniform_(p, -bound, bound)
-
-    def gate(self, name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(U_name, W_name, b_name)`` of gate ``name`` in ``"r", "z", "n"`` (views)."""
-        if name not in self.gates:
-            raise ValueError(f"GRU gates are {self.gates}, got {name!r}")
-        k, n = self.gates.index(name), self.hidden_size
-        rows = slice(k * n, (k + 1) * n)
-        return self.U[rows], self.W[rows], self.b[rows]
-
-    @classmethod
-    def from_torch(cls, module: nn.GRUCell | nn.GRU) -> "GRUCell":
-        """A hand cell with the weights of an ``nn.GRUCell`` (or a one-layer ``nn.GRU``) copied."""
-        _check_torch(module, (nn.GRUCell, nn.GRU), "GRUCell")
-        out = cls(module.input_size, module.hidden_size)
-        weights = _torch_weights(module)
-        out.load_torch(*weights)
-        return out.to(weights[0].device)
 
     @torch.no_grad()
     def load_torch(self, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor) -> None:
@@ -246,11 +147,8 @@ class GRUCell(nn.Module):
         Returns:
             h_t: ``(batch, hidden)``.
         """
-        _check_step(x_t, h, self.input_size, self.hidden_size)
+        self.check_step(x_t, h)
         return gru_update(self.b + x_t @ self.U.T, h @ self.W.T, h, self.b_hn)
-
-    def extra_repr(self) -> str:
-        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
 
 
 def gru_update(ux: torch.Tensor, wh: torch.Tensor, h: torch.Tensor, b_hn: torch.Tensor) -> torch.Tensor:
@@ -272,49 +170,36 @@ def gru_update(ux: torch.Tensor, wh: torch.Tensor, h: torch.Tensor, b_hn: torch.
     return cand + z * (h - cand)  # = (1 - z) * n + z * h
 
 
-def _check_seq(x: torch.Tensor, input_size: int, mask: torch.Tensor | None) -> None:
-    if x.dim() != 3 or x.shape[2] != input_size:
-        raise ValueError(f"x must have shape (batch, time, {input_size}), got {tuple(x.shape)}")
-    if mask is not None:
-        if mask.shape != x.shape[:2]:
-            raise ValueError(f"mask must have shape {tuple(x.shape[:2])} (batch, time), got {tuple(mask.shape)}")
-        if mask.dtype != torch.bool:
-            raise TypeError(f"mask must be a bool tensor (True on real tokens), got {mask.dtype}")
-
-
-def _init_state(x: torch.Tensor, s: torch.Tensor | None, hidden: int, name: str) -> torch.Tensor:
-    if s is None:
-        return x.new_zeros(x.shape[0], hidden)
-    if s.shape != (x.shape[0], hidden):
-        raise ValueError(f"{name} must have shape ({x.shape[0]}, {hidden}), got {tuple(s.shape)}")
-    return s
-
-
-class LSTM(nn.Module):
+class LSTM(HandLayer):
     """The LSTM cell unrolled over time (batch-first), with an optional padding mask.
 
     ``forward(x, state=None, mask=None) -> (outputs, (h_last, c_last))``. ``cell`` holds the
-    parameters (``lstm.cell.U`` is ``U``). For speed the input projection ``b + U x_t`` of
-    every step is one matrix product before the loop; each step then adds ``h W^T`` with one
-    fused product for all four gates.
+    parameters (``lstm.cell.U`` is ``U``); ``from_torch`` copies a one-layer, batch-first
+    ``nn.LSTM``. For speed the input projection ``b + U x_t`` of every step is one matrix product
+    before the loop; each step then adds ``h W^T`` with one fused product for all four gates.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 0.0):
-        super().__init__()
-        self.cell = LSTMCell(input_size, hidden_size, forget_bias)
-        self.input_size, self.hidden_size = input_size, hidden_size
+    cell_type = LSTMCell
+    torch_type = nn.LSTM
+    cell: LSTMCell
 
-    @classmethod
-    def from_torch(cls, module: nn.LSTM) -> "LSTM":
-        """A hand LSTM with the weights of a one-layer, batch-first ``nn.LSTM`` copied."""
-        _check_torch(module, (nn.LSTM,), "LSTM")
-        out = cls(module.input_size, module.hidden_size)
-        out.cell.load_torch(*_torch_weights(module))
-        return out.to(module.weight_ih_l0.device)
+    def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 0.0):
+        super().__init__(input_size, hidden_size, forget_bias=forget_bias)
+
+    @overload
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None,
+                mask: torch.Tensor | None = None, return_cells: Literal[False] = False
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]: ...
+
+    @overload
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None,
+                mask: torch.Tensor | None = None, *, return_cells: Literal[True]
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor]: ...
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None,
                 mask: torch.Tensor | None = None, return_cells: bool = False
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+                ) -> (tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
+                      | tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor]):
         """Run the LSTM over every step.
 
         Args:
@@ -329,87 +214,49 @@ class LSTM(nn.Module):
             outputs: ``(batch, time, hidden)``, h_t at every step.
             ``(h_last, c_last)``: each ``(batch, hidden)``.
         """
-        _check_seq(x, self.input_size, mask)
-        hidden = self.hidden_size
+        self.check_inputs(x, mask)
         h0, c0 = state if state is not None else (None, None)
-        h = _init_state(x, h0, hidden, "h0")
-        c = _init_state(x, c0, hidden, "c0")
-        batch, time, _ = x.shape
-        cell = self.cell
-        # b + U x_t for all steps: one (batch*time, input) x (input, 4 hidden) product
-        ux = torch.addmm(cell.b, x.reshape(batch * time, -1), cell.U.T).view(batch, time, 4 * hidden)
-        w_t = cell.W.T
-        outs, cells = [], []
-        keeps = mask.unsqueeze(-1).unbind(1) if mask is not None else [None] * time
-        for ux_t, k in zip(ux.unbind(1), keeps):
-            h_new, c_new = lstm_update(torch.addmm(ux_t, h, w_t), c)
-            if k is None:
-                h, c = h_new, c_new
-                outs.append(h)
-            else:
-                h, c = torch.where(k, h_new, h), torch.where(k, c_new, c)
-                outs.append(h_new * k)
-            if return_cells:
-                cells.append(c)
-        outputs = torch.stack(outs, 1) if outs else x.new_zeros(batch, 0, hidden)
+        h, c = self.initial_state(x, h0, "h0"), self.initial_state(x, c0, "c0")
+        ux = self.cell.input_projection(x)  # b + U x_t for all steps: (batch, time, 4 hidden)
+        w_t = self.cell.W.T
+
+        def step(ux_t: torch.Tensor, hc: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+            h, c = hc
+            return lstm_update(torch.addmm(ux_t, h, w_t), c)  # a = b + U x_t + W h_{t-1}, then the gates
+
+        outputs, (h, c), states = masked_unroll(step, ux, (h, c), mask, keep_states=return_cells)
         if return_cells:
-            return outputs, (h, c), (torch.stack(cells, 1) if cells else x.new_zeros(batch, 0, hidden))
+            cells = (torch.stack([c_t for _, c_t in states], 1) if states
+                     else x.new_zeros(*x.shape[:2], self.hidden_size))
+            return outputs, (h, c), cells
         return outputs, (h, c)
 
-    def extra_repr(self) -> str:
-        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
 
-
-class GRU(nn.Module):
+class GRU(HandLayer):
     """The GRU cell unrolled over time (batch-first), with an optional padding mask.
 
-    ``forward(x, h0=None, mask=None) -> (outputs, h_last)``; ``cell`` holds the parameters.
+    ``forward(x, h0=None, mask=None) -> (outputs, h_last)``; ``cell`` holds the parameters;
+    ``from_torch`` copies a one-layer, batch-first ``nn.GRU``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int):
-        super().__init__()
-        self.cell = GRUCell(input_size, hidden_size)
-        self.input_size, self.hidden_size = input_size, hidden_size
-
-    @classmethod
-    def from_torch(cls, module: nn.GRU) -> "GRU":
-        """A hand GRU with the weights of a one-layer, batch-first ``nn.GRU`` copied."""
-        _check_torch(module, (nn.GRU,), "GRU")
-        out = cls(module.input_size, module.hidden_size)
-        out.cell.load_torch(*_torch_weights(module))
-        return out.to(module.weight_ih_l0.device)
+    cell_type = GRUCell
+    torch_type = nn.GRU
+    cell: GRUCell
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None, mask: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run the GRU over every step.
+        """Run the GRU over every step: ``x: (batch, time, input)``, ``h0: (batch, hidden)`` (zeros if None),
+        ``mask: (batch, time)`` bool or None -> ``outputs: (batch, time, hidden)``, ``h_last: (batch, hidden)``.
 
-        Args:
-            x: ``(batch, time, input)``.
-            h0: ``(batch, hidden)``; zeros if None.
-            mask: ``(batch, time)`` bool, True on real tokens (padding: state carried, output 0).
-
-        Returns:
-            outputs: ``(batch, time, hidden)``; h_last: ``(batch, hidden)``.
+        Over padding the state is carried and the output is 0 (:func:`~course_lib.models.base.masked_unroll`).
         """
-        _check_seq(x, self.input_size, mask)
-        hidden = self.hidden_size
-        h = _init_state(x, h0, hidden, "h0")
-        batch, time, _ = x.shape
-        cell = self.cell
-        ux = torch.addmm(cell.b, x.reshape(batch * time, -1), cell.U.T).view(batch, time, 3 * hidden)
-        w_t = cell.W.T
-        outs = []
-        keeps = mask.unsqueeze(-1).unbind(1) if mask is not None else [None] * time
-        for ux_t, k in zip(ux.unbind(1), keeps):
-            h_new = gru_update(ux_t, h @ w_t, h, cell.b_hn)
-            if k is None:
-                h = h_new
-                outs.append(h)
-            else:
-                h = torch.where(k, h_new, h)
-                outs.append(h_new * k)
-        outputs = torch.stack(outs, 1) if outs else x.new_zeros(batch, 0, hidden)
-        return outputs, h
+        self.check_inputs(x, mask)
+        h = self.initial_state(x, h0)
+        ux = self.cell.input_projection(x)  # b + U x_t for all steps: (batch, time, 3 hidden)
+        w_t, b_hn = self.cell.W.T, self.cell.b_hn
 
-    def extra_repr(self) -> str:
-        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
+        def step(ux_t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+            return gru_update(ux_t, h @ w_t, h, b_hn)
+
+        outputs, h, _ = masked_unroll(step, ux, h, mask)
+        return outputs, h

@@ -16,15 +16,15 @@ The pieces, in the order data flows through them:
   ``G = 1`` is exactly word2vec.
 - :class:`SkipGram`: the model, ``u`` and ``v`` as two ``nn.Embedding`` tables, initialised as
   word2vec does (``u`` small uniform, ``v`` zero).
-- :func:`train_skipgram`: two ways to train the same model --
-  ``method="sgd"``: word2vec's own update (plain SGD, learning rate decaying linearly to
-  ``min_lr``), with the gradient written out by hand (:func:`sgd_step`; it is checked against
-  autograd in the tests); ``method="autograd"``: the loss
-  :func:`course_lib.embeddings.negative_sampling_loss` through :func:`course_lib.train.fit` with
-  sparse gradients and the same schedule (slower: autograd builds dense intermediate tensors).
-- :func:`to_keyed_vectors` exports the target vectors ``u`` as gensim ``KeyedVectors``;
-  :func:`pretrained_static_vectors` trains on the Wikipedia extract once and caches the result
-  (lecture 7 uses it as its static baseline).
+- :func:`sgd_step`: word2vec's own update, with the gradient written out by hand (checked against
+  autograd in the tests); :func:`skipgram_loss`: the same loss as a ``loss_fn`` for autograd.
+- :func:`to_keyed_vectors` exports the target vectors ``u`` as gensim ``KeyedVectors``.
+
+Training is a recipe above the model, in :mod:`course_lib.recipes.skipgram`:
+:func:`~course_lib.recipes.skipgram.train_skipgram` (``method="sgd"`` with :func:`sgd_step`, or
+``method="autograd"`` through :func:`course_lib.train.fit`) and
+:func:`~course_lib.recipes.skipgram.pretrained_static_vectors` (trained once on the Wikipedia
+extract and cached; lecture 7's static baseline). Both stay importable from here.
 
 The reference pieces :func:`~course_lib.embeddings.keep_probability`,
 :func:`~course_lib.embeddings.noise_distribution` and
@@ -33,7 +33,6 @@ The reference pieces :func:`~course_lib.embeddings.keep_probability`,
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -44,10 +43,14 @@ from torch import nn
 
 from course_lib.data.vocab import SPECIALS, Vocab
 from course_lib.embeddings import keep_probability, negative_sampling_loss, noise_distribution
-from course_lib.train import History
+from course_lib.lazy import moved_names
 
-__all__ = ["SkipGramPairs", "SkipGram", "sgd_step", "context_update", "train_skipgram", "skipgram_loss", "to_keyed_vectors",
-           "pretrained_static_vectors", "NOISE_TABLE_SIZE"]
+__all__ = ["SkipGramPairs", "SkipGram", "sgd_step", "context_update", "skipgram_loss", "to_keyed_vectors",
+           "NOISE_TABLE_SIZE"]
+
+# the training recipes moved above the model; still importable from here (lecture 2 does)
+__getattr__, __dir__ = moved_names(__name__, dict.fromkeys(["train_skipgram", "pretrained_static_vectors"],
+                                                           "course_lib.recipes.skipgram"))
 
 NOISE_TABLE_SIZE = 1 << 22
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -165,10 +168,10 @@ class SkipGramPairs:
         t, c = self.epoch_pairs()
         n = len(t) - len(t) % self.group  # whole groups only
         neg = self.sample_negatives(n // self.group)  # (P / G, K)
-        t, c, neg = torch.from_numpy(t[:n]), torch.from_numpy(c[:n]), torch.from_numpy(neg)
+        targets, contexts, negatives = torch.from_numpy(t[:n]), torch.from_numpy(c[:n]), torch.from_numpy(neg)
         for i in range(0, n, self.batch_size):
             j = i + self.batch_size
-            yield t[i:j], c[i:j], neg[i // self.group:j // self.group]
+            yield targets[i:j], contexts[i:j], negatives[i // self.group:j // self.group]
 
 
 class SkipGram(nn.Module):
@@ -224,8 +227,9 @@ class SkipGram(nn.Module):
         return self.u.weight.detach().clone()
 
 
-def skipgram_loss(model: SkipGram, batch: Batch) -> tuple[torch.Tensor, int]:
-    """``loss_fn`` for :func:`course_lib.train.fit`: ``(mean loss, number of pairs)``."""
+def skipgram_loss(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, int]:
+    """``loss_fn`` for :func:`course_lib.train.fit`: ``(model(targets, contexts, negatives), number of pairs)``
+    (for a :class:`SkipGram`, the mean negative-sampling loss of the batch)."""
     t, c, neg = batch
     return model(t, c, neg), len(t)
 
@@ -296,93 +300,7 @@ def context_update(u: torch.Tensor, v_table: torch.Tensor, contexts: torch.Tenso
     return loss, grad_u
 
 
-def _linear_lr(lr: float, min_lr: float, done: float) -> float:
-    return max(min_lr, lr - (lr - min_lr) * done)
-
-
-def train_skipgram(model: nn.Module, pairs: SkipGramPairs, epochs: int = 5, lr: float = 0.025,
-                   min_lr: float = 1e-4, method: str = "sgd", log_every: int = 50,
-                   step_fn: Any = None) -> History:
-    """Train ``model`` on ``pairs`` for a fixed number of epochs.
-
-    Args:
-        model: a :class:`SkipGram` (or a subclass such as
-            :class:`course_lib.models.fasttext.FastTextModel`, whose ``step_fn`` is its own).
-        pairs: the pipeline; every epoch draws new subsampling, windows and noise words.
-        epochs: passes over the corpus.
-        lr, min_lr: the learning rate decays linearly from ``lr`` to ``min_lr`` over all training
-            (word2vec's schedule; gensim's ``alpha``/``min_alpha``).
-        method: ``"sgd"`` -- the hand-written update :func:`sgd_step` (fast; the default);
-            ``"autograd"`` -- ``model(targets, contexts, negatives)`` through
-            :func:`course_lib.train.fit` with ``torch.optim.SGD`` on sparse gradients. The mean loss
-            is multiplied by the batch size there, so both methods take the same steps.
-        log_every: batches per logged loss point.
-        step_fn: for ``method="sgd"``: ``step_fn(targets, contexts, negatives, lr) -> (B,) losses``;
-            default ``model.sgd_step`` if the model has one, else :func:`sgd_step` on ``u``/``v``.
-
-    Returns:
-        A :class:`course_lib.train.History` (``step``, ``train_loss`` per pair, ``seconds``) with an
-        extra attribute ``words_per_second`` (known words before subsampling, times epochs, over
-        the wall time).
-    """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if not 0 < min_lr <= lr:
-        raise ValueError(f"need 0 < min_lr <= lr, got lr={lr}, min_lr={min_lr}")
-    total = epochs * len(pairs)
-    if method == "autograd":
-        from course_lib.train import fit
-
-        class _Scaled(nn.Module):  # sum over the batch = word2vec's per-pair steps
-            def __init__(self, inner: nn.Module):
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, t, c, n):
-                return self.inner(t, c, n) * len(t)
-
-        def loss_fn(m: nn.Module, batch: Batch) -> tuple[torch.Tensor, int]:
-            t, c, n = batch
-            return m(t, c, n), len(t)
-
-        opt = torch.optim.SGD(model.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: _linear_lr(lr, min_lr, step / total) / lr)
-        t0 = time.perf_counter()
-        hist = fit(_Scaled(model), loss_fn, pairs, opt, epochs=epochs, scheduler=sched, device="cpu",
-                   amp=False, log_every=log_every, progress=False, live_plot=False)
-        hist.seconds = time.perf_counter() - t0
-        hist.train_loss = [x / pairs.batch_size for x in hist.train_loss]  # per pair, as for "sgd"
-    elif method == "sgd":
-        if step_fn is None:
-            step_fn = getattr(model, "sgd_step", None) or (
-                lambda t, c, n, a: sgd_step(model.u.weight.data, model.v.weight.data, t, c, n, a))
-        hist = History()
-        step, window_loss, window_pairs = 0, 0.0, 0
-        t0 = time.perf_counter()
-        for _ in range(epochs):
-            for t, c, n in pairs:
-                a = _linear_lr(lr, min_lr, step / total)
-                losses = step_fn(t, c, n, a)
-                step += 1
-                window_loss += float(losses.sum())
-                window_pairs += len(t)
-                if step % log_every == 0:
-                    hist.step.append(step)
-                    hist.train_loss.append(window_loss / window_pairs)
-                    window_loss, window_pairs = 0.0, 0
-                    if not math.isfinite(hist.train_loss[-1]):
-                        raise FloatingPointError(f"the loss became {hist.train_loss[-1]} at step {step}: "
-                                                 "lower the learning rate")
-            hist.epochs_done += 1
-        hist.steps_done = step
-        hist.seconds = time.perf_counter() - t0
-    else:
-        raise ValueError(f"method must be 'sgd' or 'autograd', got {method!r}")
-    hist.words_per_second = pairs.n_words * epochs / max(hist.seconds, 1e-9)  # type: ignore[attr-defined]
-    return hist
-
-
-def to_keyed_vectors(vectors: torch.Tensor, vocab: Vocab):
+def to_keyed_vectors(vectors: torch.Tensor, vocab: Vocab) -> Any:
     """The word vectors as gensim ``KeyedVectors`` (reserved tokens left out), for comparisons.
 
     Args:
@@ -397,40 +315,3 @@ def to_keyed_vectors(vectors: torch.Tensor, vocab: Vocab):
     kv = KeyedVectors(vector_size=vectors.shape[1])
     kv.add_vectors(vocab.itos[first:], vectors[first:].detach().cpu().numpy())
     return kv
-
-
-def pretrained_static_vectors(dim: int = 100, epochs: int = 5, window: int = 5, negatives: int = 5,
-                              min_count: int = 5, sample: float = 1e-3, seed: int = 0,
-                              cache: bool = True) -> tuple[Vocab, torch.Tensor]:
-    """Skip-gram vectors trained on the Wikipedia extract (whole corpus), cached.
-
-    The first call trains (``epochs=5``, ``dim=100``: about 15 s on one thread) and saves the
-    result under :func:`course_lib.data.cache_dir`; later calls load it.
-
-    Returns:
-        ``(vocab, vectors)``: ``vectors: (len(vocab), dim)`` (the target vectors ``u``), the
-        reserved tokens' rows zero.
-    """
-    from course_lib.data.corpora import cache_dir, fingerprint, wiki_sentences
-
-    key = fingerprint({"dim": dim, "epochs": epochs, "window": window, "negatives": negatives,
-                       "min_count": min_count, "sample": sample, "seed": seed, "v": 1})
-    path = cache_dir() / f"skipgram_{key}.pt"
-    if cache and path.exists():
-        try:
-            blob = torch.load(path, weights_only=True)
-            return Vocab(blob["itos"], counts=dict(zip(blob["itos"][4:], blob["counts"]))), blob["vectors"]
-        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt
-            path.unlink(missing_ok=True)
-    sents = wiki_sentences()
-    vocab = Vocab.from_corpus(sents, min_count=min_count)
-    pairs = SkipGramPairs(sents, vocab, window=window, negatives=negatives, sample=sample, seed=seed)
-    model = SkipGram(len(vocab), dim, seed=seed)
-    train_skipgram(model, pairs, epochs=epochs)
-    vectors = model.vectors()
-    vectors[: len(SPECIALS)] = 0.0
-    if cache:
-        tmp = path.with_suffix(".tmp")
-        torch.save({"itos": vocab.itos, "counts": [vocab.count(t) for t in vocab.itos[4:]], "vectors": vectors}, tmp)
-        tmp.replace(path)
-    return vocab, vectors
