@@ -61,7 +61,8 @@ def setup(python: str) -> None:
             run(*pip, "torch>=2.4")
     stamp = VENV / ".course-kit-installed"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != digest or not ok(PY, "-c", "import course_lib, nbgrader, pytest, myst_nb"):
+    installed = ok(PY, "-c", "import course_lib, nbgrader, pytest, myst_nb")
+    if not stamp.exists() or stamp.read_text() != digest or not installed:
         say("installing the course kit and its dependencies")
         run(*pip, "-e", f"{ROOT}[test,site]")
         stamp.write_text(digest)

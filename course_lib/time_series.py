@@ -119,9 +119,9 @@ def fit_ar(x: Any, d: int, intercept: bool = True) -> ARFit:
         c = float(beta[0]) if intercept else 0.0
         return ARFit(c, rest.copy(), float(resid @ resid / n), n)
     k = y.shape[1]
-    c = beta[0].copy() if intercept else np.zeros(k)
+    c_vec = beta[0].copy() if intercept else np.zeros(k)
     coefs = rest.reshape(d, k, k).transpose(0, 2, 1).copy()       # A_i[j, l]: effect of x_{t-i, l} on x_{t, j}
-    return ARFit(c, coefs, resid.T @ resid / n, n)
+    return ARFit(c_vec, coefs, resid.T @ resid / n, n)
 
 
 def select_ar_order(x: Any, max_d: int, criterion: str = "aic") -> int:
@@ -509,7 +509,7 @@ class Scaler:
     target: int = 0
 
     @classmethod
-    def fit(cls, train: Any, center: str = "mean", target: int = 0) -> "Scaler":
+    def fit(cls, train: Any, center: str = "mean", target: int = 0) -> Scaler:
         """Fit on ``train: (T,)`` or ``(T, k)`` -- pass only the training part."""
         a = _as_series(train, "train")
         a = a[:, None] if a.ndim == 1 else a
@@ -624,7 +624,7 @@ class MethodResult:
 
     @classmethod
     def score(cls, forecasts: np.ndarray, actual: np.ndarray, origins: list[int], scales: np.ndarray,
-              fit_seconds: float = 0.0, forecast_seconds: float = 0.0, note: str = "") -> "MethodResult":
+              fit_seconds: float = 0.0, forecast_seconds: float = 0.0, note: str = "") -> MethodResult:
         """Compute MASE and sMAPE per horizon from ``forecasts`` and ``actual`` (both ``(n_origins, H)``)."""
         if forecasts.shape != actual.shape:
             raise ValueError(f"forecasts of shape {forecasts.shape}, expected {actual.shape}")

@@ -22,7 +22,7 @@ A6 = "a6_time_series"
 # a shell snippet, used by several attacks: every file of a given name this process can find
 FIND = '''
 import os as _os
-def _find(name, roots=("/", "/work", "/root", "/tmp", "/home", "/srv", "/course", _os.getcwd(), "..", "../..", "../../..")):
+def _find(name, roots=("/", "/work", "/root", "/tmp", "/home", "/srv", "/course", _os.getcwd(), "..", "../..")):
     hits = []
     for r in roots:
         for d, _dirs, files in _os.walk(r):
@@ -361,8 +361,8 @@ def rnn_step(x_t, h_prev, U, W, b):
         return nb
 
     return {"warnings_and_logging": warnings_and_logging, "helpers_named_like_tests": helpers_named_like_tests,
-            "duplicate_answer_cell": duplicate_answer_cell, "merged_cells_and_deleted_test": merged_cells_and_deleted_test,
-            "unknown_id": unknown_id, "toggled_flags": toggled_flags}
+            "duplicate_answer_cell": duplicate_answer_cell, "unknown_id": unknown_id, "toggled_flags": toggled_flags,
+            "merged_cells_and_deleted_test": merged_cells_and_deleted_test}
 
 
 INTERRUPT_PROOF = '''

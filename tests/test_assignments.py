@@ -142,7 +142,8 @@ def test_header_points_match_the_cells(name):
         auto = sum(p for _, p, kind in _grade_cells(nb) if kind == "code")
         manual = sum(p for _, p, kind in _grade_cells(nb) if kind == "markdown")
         text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-        m = re.search(r"Points:\s*(\d+)\s*for code and multiple choice.*?(\d+)\s*for the (?:written|report)", text, re.S)
+        m = re.search(r"Points:\s*(\d+)\s*for code and multiple choice.*?(\d+)\s*for the (?:written|report)",
+                      text, re.S)
         assert m, f"{src.name}: no 'Points: N for code and multiple choice ..., M for the written ...' line"
         assert (int(m.group(1)), int(m.group(2))) == (auto, manual), \
             f"{src.name}: the header says {m.group(1)} + {m.group(2)}, the cells give {auto:g} + {manual:g}"

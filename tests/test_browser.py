@@ -127,7 +127,8 @@ def local_only(ctx) -> list[str]:
 
     def route(r):
         host = re.match(r"^[a-z]+://([^/:]+)", r.request.url)
-        if r.request.url.startswith(("data:", "blob:", "file:")) or (host and host.group(1) in ("127.0.0.1", "localhost")):
+        local = host and host.group(1) in ("127.0.0.1", "localhost")
+        if r.request.url.startswith(("data:", "blob:", "file:")) or local:
             r.continue_()
         else:
             blocked.append(r.request.url)

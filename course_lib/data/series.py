@@ -170,7 +170,8 @@ def co2(freq: str = "monthly", *, missing: str) -> Series:
     values, filled = fill_missing(raw.to_numpy(), time, missing, f"co2 ({freq})")
     how = {"interpolate": "filled by linear interpolation", "keep": "left as NaN", "raise": ""}[missing]
     return Series("co2", values, time, ("co2",), freq, period, True, filled, "ppm",
-                  f"Mauna Loa CO2, {freq}, {int(time[0])}-{int(time[-1])}; {note + '; ' if note else ''}{int(filled.sum())} missing "
+                  f"Mauna Loa CO2, {freq}, {int(time[0])}-{int(time[-1])}; {note + '; ' if note else ''}"
+                  f"{int(filled.sum())} missing "
                   f"{'months' if freq == 'monthly' else 'weeks'} {how}".rstrip())
 
 

@@ -28,7 +28,9 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from course_lib.grading.nbgrader_tools import ItemScore, _env, gradebook, read_scores
 
@@ -36,7 +38,7 @@ __all__ = ["review_flags", "SubmissionResult", "autograde_class", "grade_in_plac
            "scratch_course", "submitted_students"]
 
 
-def load_config(root: Path, cell_timeout: float | None = None):
+def load_config(root: Path, cell_timeout: float | None = None) -> Any:
     """The traitlets ``Config`` of the course at ``root`` (its ``nbgrader_config.py``)."""
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -176,7 +178,7 @@ def skip_slow_imports() -> None:
     grading process imports nbformat, and on a 2-core machine these seconds add up.
     """
     if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
@@ -212,6 +214,7 @@ class _Worker:
     def run(self, job: dict, wall_limit: float) -> dict:
         import select
 
+        assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write((json.dumps(job) + "\n").encode())
         self.proc.stdin.flush()
         fd, buf, deadline = self.proc.stdout.fileno(), b"", time.monotonic() + wall_limit
@@ -257,7 +260,7 @@ def _serve() -> int:
 
 def autograde_class(root: Path, assignment: str, students: list[str] | None = None, *, jobs: int | None = None,
                     wall_limit: float = 900.0, cell_timeout: float | None = None,
-                    progress=None) -> list[SubmissionResult]:
+                    progress: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
     """Autograde every submission of ``assignment`` (or only ``students``) with ``jobs`` workers in parallel.
 
     The assignment must have been generated (``course release`` / ``nbgrader generate_assignment``) so
@@ -325,7 +328,7 @@ def autograde_class(root: Path, assignment: str, students: list[str] | None = No
         finally:
             while not workers.empty():
                 w = workers.get()
-                if w is not None:
+                if w is not None and w.proc.stdin is not None:
                     w.proc.stdin.close()
                     try:
                         w.proc.wait(timeout=10)

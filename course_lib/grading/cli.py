@@ -18,17 +18,21 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from course_lib.grading.classroom import SubmissionResult
 
 __all__ = ["main"]
 
 
-def _root(args) -> Path:
+def _root(args: argparse.Namespace) -> Path:
     from course_lib.grading.nbgrader_tools import course_root
 
     return Path(args.root).resolve() if args.root else course_root()
 
 
-def _exchange_args(args) -> list[str]:
+def _exchange_args(args: argparse.Namespace) -> list[str]:
     ex = args.exchange or os.environ.get("COURSE_EXCHANGE")
     if not ex:
         return []
@@ -54,7 +58,7 @@ def _check_assignment(root: Path, name: str) -> None:
         raise SystemExit(f"course: no assignment {name!r} in {root / 'source'} (there are: {', '.join(names)})")
 
 
-def _sandbox_or_exit(args) -> None:
+def _sandbox_or_exit(args: argparse.Namespace) -> None:
     """Grading runs the student's code in a sandbox; refuse clearly if there is none (unless opted out)."""
     from course_lib.grading.sandbox import sandbox_problem
 
@@ -69,7 +73,7 @@ def _sandbox_or_exit(args) -> None:
                          f"{problem}.\nOn a single-user machine you trust, grade without it: add --no-sandbox.")
 
 
-def cmd_check(args) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     from course_lib.grading.selfcheck import check_notebook, format_report
 
     _sandbox_or_exit(args)
@@ -80,7 +84,7 @@ def cmd_check(args) -> int:
     return 0
 
 
-def cmd_release(args) -> int:
+def cmd_release(args: argparse.Namespace) -> int:
     from course_lib.grading.nbgrader_tools import generate_assignment
 
     root = _root(args)
@@ -92,7 +96,7 @@ def cmd_release(args) -> int:
     return 0
 
 
-def cmd_collect(args) -> int:
+def cmd_collect(args: argparse.Namespace) -> int:
     from course_lib.grading.classroom import submitted_students
 
     root = _root(args)
@@ -118,7 +122,7 @@ def _in_gradebook(root: Path, assignment: str) -> bool:
             return False
 
 
-def cmd_autograde(args) -> int:
+def cmd_autograde(args: argparse.Namespace) -> int:
     from course_lib.grading.classroom import autograde_class, skip_slow_imports
     from course_lib.grading.nbgrader_tools import generate_assignment
 
@@ -130,7 +134,7 @@ def cmd_autograde(args) -> int:
         generate_assignment(root, args.assignment)
     t0 = time.perf_counter()
 
-    def show(r):
+    def show(r: SubmissionResult) -> None:
         items = " ".join(f"{i.grade_id}={'-' if i.score is None else f'{i.score:g}'}" for i in r.items)
         msg = r.message.strip()
         if msg and r.status != "error":
@@ -151,7 +155,7 @@ def cmd_autograde(args) -> int:
     return 1 if bad else 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from course_lib.grading.export import write_csv
 
     root = _root(args)
@@ -161,7 +165,7 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_feedback(args) -> int:
+def cmd_feedback(args: argparse.Namespace) -> int:
     root = _root(args)
     _check_assignment(root, args.assignment)
     if args.show_hidden:

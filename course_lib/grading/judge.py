@@ -39,7 +39,7 @@ import time
 import traceback
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +77,10 @@ class StudentProcess:
         log: where the process's own stdout/stderr go (not the student's prints: those come back per call).
     """
 
-    def __init__(self, work: Path, *, sandbox: bool = True, cache_files: list[Path] = (),
-                 limits: Limits = Limits(), log: Path | None = None):
-        self.work, self.sandbox, self.cache_files, self.limits = Path(work), sandbox, list(cache_files), limits
+    def __init__(self, work: Path, *, sandbox: bool = True, cache_files: Sequence[Path] = (),
+                 limits: Limits | None = None, log: Path | None = None):
+        self.work, self.sandbox, self.cache_files = Path(work), sandbox, list(cache_files)
+        self.limits = limits or Limits()
         self.log = log
         self.proc: subprocess.Popen | None = None
         self.events: list[tuple[str, str]] = []   # ("refused"|"suspicious", detail), in order
@@ -92,14 +93,14 @@ class StudentProcess:
         r_in, w_in = os.pipe()    # grader -> student
         r_out, w_out = os.pipe()  # student -> grader
         argv = [sys.executable, "-m", "course_lib.grading.student", str(r_in), str(w_out)]
-        logf = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        logf: Any = open(self.log, "ab") if self.log else subprocess.DEVNULL
         try:
             if self.sandbox:
                 if os.geteuid() == 0:
                     self.uid, self._uid_lock = pick_uid()
                     self._own_work(self.uid)
                 cmd = sandbox_command(self.uid, argv, work=self.work, cache_files=self.cache_files,
-                                      env=student_env(self.uid))
+                                      env=student_env(self.uid or os.getuid()))
                 self.proc = subprocess.Popen(cmd, pass_fds=(r_in, w_out), stdin=subprocess.DEVNULL, stdout=logf,
                                              stderr=logf, preexec_fn=lambda: limit_resources(self.limits))
             else:
@@ -113,7 +114,8 @@ class StudentProcess:
             os.close(w_out)
             if logf is not subprocess.DEVNULL:
                 logf.close()
-        self.w, self.r = w_in, r_out
+        self.w: int | None = w_in
+        self.r: int | None = r_out
         ready = self._read(time.monotonic() + timeout)
         if not ready.get("ready"):
             self.kill()
@@ -131,10 +133,11 @@ class StudentProcess:
 
     def request(self, msg: dict, timeout: float) -> dict:
         """Send ``msg``; answer the student's callbacks and collect its events until the reply comes."""
-        if not self.alive():
+        w = self.w
+        if not self.alive() or w is None:
             raise StudentDied("the student process is not running")
         try:
-            send_frame(self.w, self._pickle(msg))
+            send_frame(w, self._pickle(msg))
         except (BrokenPipeError, OSError) as exc:
             self.kill()
             raise StudentDied(f"the student process is gone ({exc})") from None
@@ -143,7 +146,7 @@ class StudentProcess:
             reply = self._read(deadline)
             if reply.get("op") == "callback" and self.on_callback is not None:
                 answer = self.on_callback(reply)
-                send_frame(self.w, self._pickle(answer))
+                send_frame(w, self._pickle(answer))
                 continue
             return reply
 
@@ -155,6 +158,9 @@ class StudentProcess:
     def _read(self, deadline: float) -> dict:
         """The next message that is not an event (events are recorded on the way)."""
         interrupted = False
+        r = self.r
+        if r is None:
+            raise StudentDied("the student process is not running")
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -164,14 +170,14 @@ class StudentProcess:
                     continue
                 self.kill()
                 raise StudentTimeout("ran past the time limit and was stopped")
-            ready = select.select([self.r], [], [], min(left, 1.0))[0]
+            ready = select.select([r], [], [], min(left, 1.0))[0]
             if not ready:
                 if not self.alive():
                     self.kill()
                     raise StudentDied("the student process died")
                 continue
             try:
-                frame = _recv(self.r)
+                frame = _recv(r)
                 msg = wire.decode(frame, resolve=self.resolve)
             except Exception as exc:  # noqa: BLE001 - whatever it sent, it is the student's process that failed
                 self.kill()
@@ -235,6 +241,7 @@ class StudentProcess:
     def close(self) -> None:
         if self.alive():
             with contextlib.suppress(Exception):
+                assert self.w is not None and self.proc is not None
                 send_frame(self.w, pickle.dumps({"op": "exit"}))
                 self.proc.wait(timeout=5)
         self.kill()
@@ -262,7 +269,7 @@ class _GraderPickler(pickle.Pickler):
     """Pickles the grader's messages: proxies as handle ids, the grader's own functions as callbacks,
     tensors as detached leaves (with their flags), iterators as their items."""
 
-    def __init__(self, file, student: StudentProcess):
+    def __init__(self, file: io.BytesIO, student: StudentProcess):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.student = student
         self._raw: set[int] = set()
@@ -417,12 +424,12 @@ class _RemoteGrad(torch.autograd.Function):
     """Makes a student call differentiable: backward asks the student process for the input gradients."""
 
     @staticmethod
-    def forward(ctx, link, *inputs):  # noqa: D102
+    def forward(ctx: Any, link: dict, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         ctx.link = link
         return tuple(t.detach().clone() for t in link["outputs"])
 
     @staticmethod
-    def backward(ctx, *grads):  # noqa: D102
+    def backward(ctx: Any, *grads: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         link = ctx.link
         got = link["judge"].request({"op": "backward", "graph": link["graph"], "grads": list(grads)})
         if "error" in got:
@@ -556,7 +563,8 @@ class Judge:
         return obj
 
     def _callback(self, msg: dict) -> dict:
-        fn = self._callbacks.get(msg.get("id")) if type(msg.get("id")) is int else None
+        cid = msg.get("id")
+        fn = self._callbacks.get(cid) if isinstance(cid, int) else None
         if fn is None:
             return {"op": "callback_result", "error": {"type": "RuntimeError", "mro": ["RuntimeError"],
                                                        "message": "unknown callback"}}
@@ -742,8 +750,7 @@ class Judge:
                 self._bind_answers(code)
             guards._JUDGE = self
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), warnings.catch_warnings():
-                warnings.showwarning = lambda msg, cat, fn, ln, file=None, line=None: out.write(
-                    warnings.formatwarning(msg, cat, fn, ln, line))
+                warnings.showwarning = _writer(out)
                 exec(code, self.ns)  # noqa: S102 - the instructor's test code, never the student's
         except BaseException as exc:  # noqa: BLE001 - any failure fails this item only
             error = exc
@@ -829,6 +836,14 @@ def _merge(specs: list[dict]) -> dict:
     return merged
 
 
+def _writer(out: io.StringIO) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that writes into ``out`` (the test's output, never stderr)."""
+    def show(msg: Warning | str, cat: type[Warning], fn: str, ln: int, file: Any = None, line: str | None = None
+             ) -> None:
+        out.write(warnings.formatwarning(msg, cat, fn, ln, line))
+    return show
+
+
 def _stream(text: str) -> dict:
     return {"output_type": "stream", "name": "stdout", "text": text}
 
@@ -866,7 +881,7 @@ def _test_traceback(exc: BaseException, source: str, label: str) -> list[str]:
 
 
 def run_judged(cells: list[dict], work: Path, answers: set[str], *, sandbox: bool, cell_timeout: float,
-               cache_files: list[Path] = (), limits: Limits = Limits(), log: Path | None = None) -> list[str]:
+               cache_files: Sequence[Path] = (), limits: Limits | None = None, log: Path | None = None) -> list[str]:
     """Run a notebook's ``cells`` judged (outputs filled in place); returns the review flags raised."""
     def start() -> StudentProcess:
         s = StudentProcess(work, sandbox=sandbox, cache_files=cache_files, limits=limits, log=log)

@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +67,7 @@ class Monitor:
         m = self
         watch_c, watch_py, watch_py_names = self._watch_c, self._watch_py, self._watch_py_names
 
-        def hook(frame, event, arg):
+        def hook(frame: types.FrameType, event: str, arg: Any) -> None:
             if event == "c_call":
                 if m.active and (getattr(arg, "__name__", None) in m.c_names or id(arg) in m.c_ids):
                     m._hit(f"called {_describe(arg)}")
@@ -77,7 +78,8 @@ class Monitor:
                 code = frame.f_code
                 name = code.co_name
                 if m.active and name in m.code_names and code in m.codes:
-                    m._hit(f"called {code.co_qualname}() from {os.path.basename(code.co_filename)}")
+                    qualname = getattr(code, "co_qualname", name)  # Python 3.11+
+                    m._hit(f"called {qualname}() from {os.path.basename(code.co_filename)}")
                 elif m.active and name in m.c_names and code.co_filename == WATCHED_FILE:
                     m._hit(f"called {name}")
                 if name in watch_py_names:
@@ -90,7 +92,7 @@ class Monitor:
         self.hits.append(what)
         self._report("refused", what)
 
-    def _event(self, tag: str, frame) -> None:
+    def _event(self, tag: str, frame: types.FrameType | None) -> None:
         where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "?"
         if not _is_student_frame(frame):
             return
@@ -113,7 +115,7 @@ class Monitor:
         self.codes = frozenset(marshal.loads(c) for c in spec.get("codes", ()))
         self.code_names = frozenset(c.co_name for c in self.codes)
         self.c_names = frozenset(spec.get("c_names", ()))
-        ids = set()
+        ids: set[int] = set()
         for name in spec.get("ops", ()):
             ids.update(id(op) for op in _op_builtins(name))
         self.c_ids = frozenset(ids)
@@ -149,7 +151,7 @@ _LIB_PREFIXES = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix
     os.path.dirname(os.path.abspath(__file__))))})
 
 
-def _is_student_frame(frame) -> bool:
+def _is_student_frame(frame: types.FrameType | None) -> bool:
     if frame is None:
         return False
     fn = frame.f_code.co_filename

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["ItemScore", "course_root", "assignment_names", "nbgrader", "generate_assignment", "autograde",
            "gradebook", "read_scores"]
@@ -98,7 +99,7 @@ def autograde(root: Path, assignment: str, student: str, notebooks: dict[str, Pa
     return read_scores(root, assignment, student)
 
 
-def gradebook(path: Path):
+def gradebook(path: Path) -> Any:
     """nbgrader's ``Gradebook`` for a course root (its ``gradebook.db``) or a gradebook file; a context manager."""
     from nbgrader.api import Gradebook
 
@@ -120,6 +121,6 @@ def read_scores(root: Path, assignment: str, student: str) -> list[ItemScore]:
         return sorted(out, key=lambda s: (s.notebook, s.grade_id))
 
 
-def _is_manual(gb, assignment: str, notebook: str, grade_id: str) -> bool:
+def _is_manual(gb: Any, assignment: str, notebook: str, grade_id: str) -> bool:
     cell = gb.find_grade_cell(grade_id, notebook, assignment)
     return cell.cell_type == "markdown"

@@ -91,10 +91,10 @@ def mutables(obj: Any) -> Iterator[torch.Tensor | torch.Generator]:
             yield x
         elif isinstance(x, torch.nn.Module):
             seen.add(id(x))
-            for _, t in x.named_parameters(recurse=True, remove_duplicate=True):
-                yield from walk(t, depth + 1)
-            for _, t in x.named_buffers(recurse=True, remove_duplicate=True):
-                yield from walk(t, depth + 1)
+            for _, p in x.named_parameters(recurse=True, remove_duplicate=True):
+                yield from walk(p, depth + 1)
+            for _, b in x.named_buffers(recurse=True, remove_duplicate=True):
+                yield from walk(b, depth + 1)
         elif isinstance(x, IterArg):
             yield from walk(x.items, depth + 1)
         elif isinstance(x, (list, tuple)):
@@ -133,6 +133,7 @@ def plain_tensors(value: Any) -> list[torch.Tensor]:
 def rebuild_tensor(data: torch.Tensor, requires_grad: bool, parameter: bool, grad: torch.Tensor | None = None
                    ) -> torch.Tensor:
     """How the grader's tensors are rebuilt in the student's process: as leaves, with their flag and grad."""
+    t: torch.Tensor
     if parameter:
         t = torch.nn.Parameter(data, requires_grad=requires_grad)
     else:

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def sandbox_problem() -> str | None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap did not start: {exc}"
     if out.returncode != 0:
-        hint = "" if os.geteuid() == 0 else " (as a normal user it needs unprivileged user namespaces; or grade as root)"
+        hint = "" if os.geteuid() == 0 else " (a normal user needs unprivileged user namespaces; or grade as root)"
         return f"bubblewrap failed here: {out.stderr.strip() or out.returncode}{hint}"
     return None
 
@@ -111,7 +112,7 @@ def _parents(path: Path, made: set[str]) -> list[str]:
 
 
 def sandbox_command(uid: int | None, argv: list[str], *, work: Path | None,
-                    cache_files: list[Path] = (), env: dict[str, str] | None = None) -> list[str]:
+                    cache_files: Sequence[Path] = (), env: dict[str, str] | None = None) -> list[str]:
     """The command line that runs ``argv`` sandboxed, with ``work`` at ``/course/work``.
 
     ``uid``: as root, the throw-away user to switch to; ``None`` (a normal user, e.g. a self-learner's
@@ -119,8 +120,8 @@ def sandbox_command(uid: int | None, argv: list[str], *, work: Path | None,
     empty network; only the per-user process limit is shared with the user's own processes).
     ``cache_files``: files shown read-only in the private course cache (trained models).
     """
-    cmd = ["bwrap", *(["--unshare-user"] if uid is None else []), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-           "--die-with-parent", "--new-session", "--hostname", "sandbox",
+    cmd = ["bwrap", *(["--unshare-user"] if uid is None else []), "--unshare-pid", "--unshare-net", "--unshare-ipc",
+           "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox",
            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", *_system_binds()]
     made: set[str] = set()
     for p in _python_paths():

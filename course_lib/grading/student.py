@@ -30,8 +30,8 @@ import pickle
 import sys
 import threading
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 import torch
 
@@ -78,7 +78,7 @@ class Server:
         server = self
 
         class _Unpickler(pickle.Unpickler):
-            def persistent_load(self, pid):
+            def persistent_load(self, pid: Any) -> Any:
                 kind, value = pid
                 if kind == "handle":
                     return server.handles[value]
@@ -286,15 +286,18 @@ def _changes(t: Any, before: tuple) -> tuple:
 
 
 @contextlib.contextmanager
-def _captured(out: io.StringIO):
+def _captured(out: io.StringIO) -> Iterator[None]:
     """stdout and stderr of the student's code go to ``out`` (its warnings too): never the grader's stderr."""
     import warnings
 
     old = sys.stdout, sys.stderr
     old_show = warnings.showwarning
     sys.stdout = sys.stderr = out
-    warnings.showwarning = lambda msg, cat, fn, ln, file=None, line=None: out.write(
-        warnings.formatwarning(msg, cat, fn, ln, line))
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        out.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    warnings.showwarning = show
     try:
         yield
     finally:
@@ -315,7 +318,7 @@ def _rebuild_error(info: dict) -> BaseException:
     return cls(info.get("message", ""))
 
 
-def _make_shell():
+def _make_shell() -> Any:
     os.environ.setdefault("IPYTHONDIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "ipython"))
     from IPython.core.interactiveshell import InteractiveShell
 

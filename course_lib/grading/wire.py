@@ -51,7 +51,7 @@ def encode(obj: Any, handle: Callable[[Any], dict] | None = None) -> bytes:
         struct.pack("<Q", len(b)) + b for b in buffers)
 
 
-def _enc(x: Any, buffers: list[bytes], handle, depth: int, seen: set[int]) -> Any:
+def _enc(x: Any, buffers: list[bytes], handle: Callable[[Any], dict] | None, depth: int, seen: set[int]) -> Any:
     if depth > _MAX_DEPTH:
         raise TypeError("the value is nested too deeply")
     if x is None or type(x) is bool:
@@ -150,7 +150,7 @@ def decode(data: bytes, resolve: Callable[[dict], Any] | None = None) -> Any:
     return _dec(tree, buffers, resolve, 0)
 
 
-def _dec(node: Any, buffers: list[bytes], resolve, depth: int) -> Any:
+def _dec(node: Any, buffers: list[bytes], resolve: Callable[[dict], Any] | None, depth: int) -> Any:
     if depth > _MAX_DEPTH:
         raise WireError("nested too deeply")
     if node is None or type(node) is bool:

@@ -171,8 +171,8 @@ def recursive_forecast(trained: TrainedForecaster, history: Any, h: int) -> np.n
     back in as if it had been observed: ``(h,)``."""
     if trained.config.horizon != 1 or trained.model.n_inputs != 1:
         raise ValueError("recursive_forecast needs a one-step (horizon=1) forecaster of one variable")
-    hist = list(np.asarray(history, dtype=np.float64).reshape(-1))
-    out = []
+    hist = [float(v) for v in np.asarray(history, dtype=np.float64).reshape(-1)]
+    out: list[float] = []
     for _ in range(h):
         nxt = float(forecast(trained, np.array(hist))[0])
         out.append(nxt)
