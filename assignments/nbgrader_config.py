@@ -9,10 +9,9 @@ c = get_config()  # noqa: F821 - provided by nbgrader/traitlets
 
 # Grading kernels use one thread: several run at once on a small machine and would
 # otherwise fight over cores, and per-cell timeouts would then fail correct work.
-for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[var] = "1"
-os.environ["COURSE_PROGRESS"] = "0"
-os.environ["COURSE_LIVE_PLOT"] = "0"
+from course_lib.threads import single_thread_env  # noqa: E402
+
+os.environ.update(single_thread_env(headless=True))
 
 c.CourseDirectory.course_id = "rnn-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from course_lib.threads import single_thread_env
+
 __all__ = ["ItemScore", "course_root", "assignment_names", "nbgrader", "generate_assignment", "autograde",
            "gradebook", "read_scores"]
 
@@ -62,10 +64,7 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = "1"
-    env["COURSE_PROGRESS"] = "0"
-    env["COURSE_LIVE_PLOT"] = "0"
+    env.update(single_thread_env(headless=True))
     return env
 
 

@@ -193,7 +193,7 @@ def _solution_sources(nb: dict) -> list[str]:
 def _model_files() -> list[Path]:
     """The grader's trained models and corpora (top-level files of the course cache; never its
     self-check gradebooks or feedback, which live in sub-folders)."""
-    from course_lib.data.corpora import cache_dir
+    from course_lib.cache import cache_dir
 
     d = cache_dir()
     return sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith(".")) if d.is_dir() else []

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from course_lib.grading.classroom import grade_in_place, scratch_course, skip_slow_imports
 from course_lib.grading.nbgrader_tools import ItemScore, assignment_names, course_root, gradebook, read_scores
+from course_lib.threads import single_thread_env
 
 __all__ = ["CheckResult", "check_notebook", "find_assignment", "format_report"]
 
@@ -107,7 +108,7 @@ def _template_gradebook(root: Path, assignment: str) -> Path:
     """A gradebook that knows ``assignment``, cached per version of its source (made once: it takes seconds)."""
     import nbgrader
 
-    from course_lib.data.corpora import cache_dir
+    from course_lib.cache import atomic_write, cache_dir
 
     h = hashlib.sha256(nbgrader.__version__.encode())
     for f in sorted((root / "source" / assignment).rglob("*")):
@@ -143,9 +144,10 @@ def _template_gradebook(root: Path, assignment: str) -> Path:
         if not res["success"]:
             raise RuntimeError(f"could not prepare the grader for {assignment}:\n{res.get('error', '')}")
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp_db = cached.with_suffix(".tmp")
-        shutil.copyfile(course / "gradebook.db", tmp_db)
-        os.replace(tmp_db, cached)
+        def copy_db(tmp_db: Path) -> None:
+            shutil.copyfile(course / "gradebook.db", tmp_db)
+
+        atomic_write(cached, copy_db)
     return cached
 
 
@@ -168,8 +170,8 @@ def check_notebook(path: str | os.PathLike, *, root: Path | None = None, feedbac
     bindir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` from PATH
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    for var, value in single_thread_env().items():
+        os.environ.setdefault(var, value)
     if not os.access(root / "source", os.R_OK | os.X_OK):
         raise RuntimeError(f"{root / 'source'} is not readable here: on a class server the hidden tests are the "
                            "instructor's, so check your work with the Validate button instead")
@@ -189,7 +191,7 @@ def check_notebook(path: str | os.PathLike, *, root: Path | None = None, feedbac
                        key=lambda i: order.get(i.grade_id, len(order)))  # in the notebook's order
         html = course / "feedback" / STUDENT / assignment / (Path(nb_name).stem + ".html")
         if feedback_dir is None:
-            from course_lib.data.corpora import cache_dir
+            from course_lib.cache import cache_dir
             feedback_dir = cache_dir() / "feedback" / assignment
         feedback_dir = Path(feedback_dir)
         feedback_dir.mkdir(parents=True, exist_ok=True)
