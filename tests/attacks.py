@@ -385,6 +385,8 @@ def class_of_submissions(course: Path) -> dict[str, tuple[nbformat.NotebookNode,
     for name, code in {**points_without_solving(), **harm_to_others()}.items():
         out[f"a_{name}"] = (_with_first_answer_prefix(released(A2, course), code), A2, zero2)
     for name, (assignment, gid, code) in reference_bypasses().items():
+        if not (course / "source" / assignment).is_dir():
+            continue
         pts = _points(assignment)
         test = gid.replace("_answer", "_tests")
         out[f"b_{name}"] = (_set(solved(assignment, course), gid, code), assignment, {**pts, test: 0.0})
