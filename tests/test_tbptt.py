@@ -29,11 +29,15 @@ def test_streams_reject_bad_input():
         CharStreams(torch.arange(7), 2, 3)
 
 
-def test_loss_carries_the_detached_state():
+def _model_and_two_windows():
     torch.manual_seed(0)
     model = CharRNNLM(30, 8)
-    ids = torch.randint(4, 30, (2 * 13,))
-    (x1, y1, f1), (x2, y2, f2), *_ = CharStreams(ids, 2, 4)
+    (x1, y1, f1), (x2, y2, f2), *_ = CharStreams(torch.randint(4, 30, (2 * 13,)), 2, 4)
+    return model, (x1, y1, f1), (x2, y2, f2)
+
+
+def test_loss_carries_the_detached_state():
+    model, (x1, y1, f1), (x2, y2, f2) = _model_and_two_windows()
     loss = TruncatedBPTTLoss()
     l1, n1 = loss(model, (x1, y1, f1))
     assert n1 == y1.numel()
@@ -49,10 +53,7 @@ def test_loss_carries_the_detached_state():
 
 
 def test_first_window_and_pairs_reset_or_leave_the_state():
-    torch.manual_seed(0)
-    model = CharRNNLM(30, 8)
-    ids = torch.randint(4, 30, (2 * 13,))
-    (x1, y1, _), (x2, y2, _), *_ = CharStreams(ids, 2, 4)
+    model, (x1, y1, _), (x2, y2, _) = _model_and_two_windows()
     loss = TruncatedBPTTLoss()
     loss(model, (x1, y1, True))
     carried = loss.state.clone()
