@@ -15,7 +15,7 @@ from course_lib.data.chars import nats_to_bits
 from course_lib.models.base import eval_mode
 from course_lib.models.rnn import ElmanRNN
 
-__all__ = ["CharRNNLM", "char_lm_loss", "bits_per_char", "scheduled_sampling_loss"]
+__all__ = ["CharRNNLM", "char_lm_loss", "TruncatedBPTTLoss", "bits_per_char", "scheduled_sampling_loss"]
 
 
 class CharRNNLM(nn.Module):
@@ -78,6 +78,56 @@ def char_lm_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> 
     x, y = batch
     logits, _ = model(x)
     return F.cross_entropy(logits.flatten(0, 1), y.flatten()), y.numel()
+
+
+def _detach(state: Any) -> Any:
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    if isinstance(state, (tuple, list)):
+        return type(state)(_detach(s) for s in state)
+    raise TypeError(f"cannot detach a state of type {type(state).__name__}")
+
+
+class TruncatedBPTTLoss:
+    """Teacher-forcing loss for *stateful* training (truncated BPTT), a ``loss_fn`` for :func:`~course_lib.train.fit`.
+
+    Each batch of :class:`~course_lib.data.chars.CharStreams` continues the text of the one before,
+    so the model starts it from the previous batch's final state instead of ``h_0``. The state is
+    **detached**: its value flows forward across windows, but the gradient stops at the window's
+    start (it flows back at most ``seq_len`` steps). The state starts again from ``h_0`` when a
+    batch says it is the first of a pass (and after ``fit`` resumes from a checkpoint).
+
+    A batch of independent windows ``(x, y)`` (e.g. fit's validation loader) is scored from ``h_0``
+    exactly as :func:`char_lm_loss` does, and leaves the carried state alone.
+
+    Call: ``loss(model, (x, y, first)) -> (mean_loss, number_of_predicted_characters)`` with
+    ``x, y: (batch, time)`` long; the model has ``forward(x, h) -> (logits (batch, time, V), h_last)``.
+    """
+
+    def __init__(self) -> None:
+        self.state: Any = None
+
+    def reset(self) -> None:
+        """Forget the carried state (the next batch starts from ``h_0``)."""
+        self.state = None
+
+    def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
+        if len(batch) == 2:
+            return char_lm_loss(model, batch)
+        if len(batch) != 3:
+            raise ValueError("TruncatedBPTTLoss expects batches (x, y, first) from CharStreams, or (x, y)")
+        x, y, first = batch
+        if bool(first) or self.state is None:
+            h = None
+        else:
+            h = self.state
+            rows = (h[0] if isinstance(h, (tuple, list)) else h).shape[-2]
+            if rows != x.shape[0]:
+                raise ValueError(f"the carried state is for {rows} streams, this batch has {x.shape[0]}: "
+                                 "every batch must hold the same streams")
+        logits, h_last = model(x, h)
+        self.state = _detach(h_last)
+        return F.cross_entropy(logits.flatten(0, 1), y.flatten()), y.numel()
 
 
 @torch.no_grad()

@@ -11,6 +11,7 @@ import lzma
 import math
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -18,7 +19,7 @@ import torch
 from course_lib.data.corpora import stdlib_code_text
 from course_lib.data.vocab import Vocab
 
-__all__ = ["char_vocab", "encode_text", "decode_ids", "CharWindows", "CharData", "char_lm_data",
+__all__ = ["char_vocab", "encode_text", "decode_ids", "CharWindows", "CharStreams", "CharData", "char_lm_data",
            "compressed_bits_per_char", "nats_to_bits"]
 
 
@@ -70,6 +71,47 @@ class CharWindows(torch.utils.data.Dataset):
             raise IndexError(f"window {i} out of range (0..{len(self) - 1})")
         s = (i % len(self)) * self.seq_len
         return self.ids[s:s + self.seq_len], self.ids[s + 1:s + self.seq_len + 1]
+
+
+class CharStreams:
+    """Consecutive windows of parallel streams, in text order: the batches of *stateful* training
+    (truncated backpropagation through time, as in Karpathy's min-char-rnn).
+
+    The ids are cut into ``batch_size`` contiguous streams of equal length (row ``i`` is the ``i``-th
+    piece of the text, the rest is dropped). Batch ``k`` holds window ``k`` of every stream, so row
+    ``i`` of batch ``k + 1`` is the text that follows row ``i`` of batch ``k``: a model can start each
+    batch from the previous batch's final state (see :class:`course_lib.lm.TruncatedBPTTLoss`).
+
+    Each batch is ``(x, y, first)``: ``x, y: (batch_size, seq_len)`` long with ``y`` = ``x`` shifted by
+    one character, and ``first`` (a bool) is True for the first window of a pass, where the state
+    must start again from ``h_0``. Iterating again starts a new pass from the beginning.
+
+    Args:
+        ids: ``(n,)`` long.
+        batch_size: the number of parallel streams.
+        seq_len: time steps per window (how far back the gradient flows).
+    """
+
+    def __init__(self, ids: torch.Tensor, batch_size: int, seq_len: int):
+        if not isinstance(ids, torch.Tensor) or ids.dim() != 1:
+            raise ValueError("ids must be a 1-D tensor of character ids")
+        for name, v in (("batch_size", batch_size), ("seq_len", seq_len)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        per = len(ids) // batch_size
+        if per < seq_len + 1:
+            raise ValueError(f"need at least batch_size * (seq_len + 1) = {batch_size * (seq_len + 1)} ids, "
+                             f"got {len(ids)}")
+        self.streams = ids[: per * batch_size].view(batch_size, per)
+        self.batch_size, self.seq_len = batch_size, seq_len
+
+    def __len__(self) -> int:
+        return (self.streams.shape[1] - 1) // self.seq_len
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, bool]]:
+        for k in range(len(self)):
+            s = k * self.seq_len
+            yield self.streams[:, s:s + self.seq_len], self.streams[:, s + 1:s + self.seq_len + 1], k == 0
 
 
 @dataclass
