@@ -7,6 +7,8 @@ w_t and the target is w_{t+1}; the loss is the mean of -log p(w_{t+1} | w_<=t) o
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
