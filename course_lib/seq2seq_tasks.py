@@ -75,7 +75,7 @@ class G2PConfig:
     """
 
     embed: int = 64
-    hidden: int = 128
+    hidden: int = 192
     steps: int = 3000
     batch: int = 128
     lr: float = 3e-3
@@ -83,20 +83,27 @@ class G2PConfig:
 
 
 def train_g2p(data: G2PData, attention: str | None, config: G2PConfig = G2PConfig(),
-              device: torch.device | str | None = None, cache: bool = True, seed: int = 0
-              ) -> tuple[Seq2Seq, History, float]:
+              device: torch.device | str | None = None, cache: bool = True, retrain: bool = False,
+              seed: int = 0) -> tuple[Seq2Seq, History, float]:
     """Train (or reload from the course cache) a g2p :class:`Seq2Seq` on ``data.train``.
 
     The cache file is named after the config, the attention kind, the seed and the training
     words, so lecture 8 and ``benchmarks/seq2seq.py`` share their models.
 
+    Args:
+        cache: keep the trained model in the course cache and reload it from there next time.
+        retrain: train again even if the cache has the model (the new one replaces it).
+
     Returns:
-        ``(model in eval mode on the device, history, wall seconds of this call)``.
+        ``(model in eval mode on the device, history, wall seconds of this call)``; a reloaded
+        model's history has ``resumed_from`` set.
     """
     t0 = time.perf_counter()
     key = {**asdict(config), "attention": attention, "seed": seed, "n_train": len(data.train),
            "first": data.train[0][0] if data.train else "", "v": 1}
     path = cache_dir() / f"g2p_{attention or 'none'}_{fingerprint(key)}.pt" if cache else None
+    if path is not None and retrain:
+        path.unlink(missing_ok=True)
     torch.manual_seed(seed)
     model = Seq2Seq(len(data.letters), len(data.phonemes), config.embed, config.hidden, attention=attention)
     val = g2p_training_pairs(data, "val")[:config.val_words] or None

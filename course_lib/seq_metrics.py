@@ -74,6 +74,8 @@ def error_rates(predictions: Sequence[Tokens], references: Sequence[Sequence[Tok
 
 def length_buckets(lengths: Sequence[int], edges: Sequence[int]) -> list[str]:
     """A label per length: ``edges = (4, 6, 8)`` gives ``"<=4"``, ``"5-6"``, ``"7-8"``, ``">=9"``."""
+    if not edges:
+        raise ValueError("length_buckets needs at least one edge, e.g. (4, 6, 8)")
     edges = sorted(edges)
     labels = []
     for n in lengths:
@@ -98,6 +100,8 @@ def error_rates_by_length(predictions: Sequence[Tokens], references: Sequence[Se
     """
     if not len(predictions) == len(references) == len(sources):
         raise ValueError("predictions, references and sources must have the same length")
+    if not edges:
+        raise ValueError("error_rates_by_length needs at least one bucket edge, e.g. (4, 6, 8)")
     labels = length_buckets([length(s) for s in sources], edges)
     order = list(dict.fromkeys(length_buckets(range(0, max(edges) + 2), edges)))
     out = {}
