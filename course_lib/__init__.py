@@ -16,6 +16,8 @@ Submodules (one idea each):
 - ``course_lib.formal_languages``  a^n b^n (c^n): strings and what is predictable (lecture 6)
 - ``course_lib.generate``  sampling with temperature / top-k, beam search
 - ``course_lib.evaluate``  word similarity, analogies
+- ``course_lib.seq_metrics``  edit distance, word and phoneme error rates (lecture 8)
+- ``course_lib.seq2seq_tasks``  lecture 8's encoder-decoder experiments (train, decode, score)
 - ``course_lib.viz``       the plots the lectures share
 - ``course_lib.grading``   the ``course`` command and nbgrader helpers
 

@@ -96,20 +96,24 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
 
 @torch.no_grad()
 def generate(step: StepFn, first: torch.Tensor | int, n_steps: int, state: Any = None,
-             temperature: float = 1.0, top_k: int | None = None, generator: torch.Generator | None = None
-             ) -> torch.Tensor:
+             temperature: float = 1.0, top_k: int | None = None, generator: torch.Generator | None = None,
+             eos_id: int | None = None, pad_id: int = 0) -> torch.Tensor:
     """Feed each drawn token back in as the next input (the model's own predictions).
 
     Args:
         step: the model's step function.
         first: ``(batch,)`` long (or one int) -- the token(s) to start from, e.g. ``<bos>`` or a prompt's
             last token (run the rest of the prompt through the model to get ``state`` first).
-        n_steps: how many tokens to generate.
+        n_steps: how many tokens to generate (at most, with ``eos_id``).
         state: the state to start from (None: the model's default).
         temperature, top_k, generator: as in :func:`sample_next` (``temperature=0`` is greedy).
+        eos_id: if given, a row that draws ``eos_id`` is finished: its later positions hold ``pad_id``,
+            and generation stops early once every row is finished.
+        pad_id: what fills a finished row.
 
     Returns:
-        ``(batch, n_steps)`` long, the generated tokens (``first`` not included).
+        ``(batch, n)`` long, the generated tokens (``first`` not included); ``n = n_steps``, or fewer
+        when every row reached ``eos_id`` sooner.
     """
     if not isinstance(n_steps, int) or n_steps < 0:
         raise ValueError(f"n_steps must be a non-negative int, got {n_steps!r}")
@@ -119,10 +123,16 @@ def generate(step: StepFn, first: torch.Tensor | int, n_steps: int, state: Any =
     if tokens.dim() != 1:
         raise ValueError(f"first must be one id or (batch,) ids, got shape {tuple(tokens.shape)}")
     out = []
+    finished = torch.zeros(tokens.shape[0], dtype=torch.bool, device=tokens.device)
     for _ in range(n_steps):
         logits, state = step(tokens, state)
         tokens = sample_next(logits, temperature, top_k, generator)
+        if eos_id is not None:
+            tokens = tokens.masked_fill(finished.to(tokens.device), pad_id)
+            finished = finished.to(tokens.device) | (tokens == eos_id)
         out.append(tokens)
+        if eos_id is not None and bool(finished.all()):
+            break
     if not out:
         return tokens.new_zeros(tokens.shape[0], 0)
     return torch.stack(out, dim=1)
