@@ -87,8 +87,9 @@ def main() -> None:
     print(f"{'letters':>8s} {'words':>6s} " + " ".join(f"{LABEL[k]:>20s}" for k in results))
     for b in buckets:
         n = next(iter(results.values()))["by_length"][b]["n"]
-        print(f"{b:>8s} {n:6d} " + " ".join(f"{100 * r['by_length'][b]['wer']:12.1f} / {100 * r['by_length'][b]['per']:4.1f}"
-                                             for r in results.values()))
+        cells = [f"{100 * r['by_length'][b]['wer']:12.1f} / {100 * r['by_length'][b]['per']:4.1f}"
+                 for r in results.values()]
+        print(f"{b:>8s} {n:6d} " + " ".join(cells))
     if "none" in results:
         for kind in (k for k in results if k != "none"):
             gaps = [results["none"]["by_length"][b]["wer"] - results[kind]["by_length"][b]["wer"] for b in buckets]

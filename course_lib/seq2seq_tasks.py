@@ -30,8 +30,8 @@ from course_lib.models.seq2seq import Seq2Seq, beam_decode, greedy_decode, seq2s
 from course_lib.seq_metrics import error_rates, error_rates_by_length
 from course_lib.train import History, fit
 
-__all__ = ["G2PConfig", "train_g2p", "g2p_training_pairs", "train_seq2seq", "decode_all", "g2p_predict", "evaluate_g2p", "attention_map",
-           "WORD_LENGTH_EDGES"]
+__all__ = ["G2PConfig", "train_g2p", "g2p_training_pairs", "train_seq2seq", "decode_all", "g2p_predict", "evaluate_g2p",
+           "attention_map", "WORD_LENGTH_EDGES"]
 
 WORD_LENGTH_EDGES = (4, 6, 8, 10, 12)  # word-length buckets <=4, 5-6, 7-8, 9-10, 11-12, >=13
 
@@ -179,4 +179,5 @@ def attention_map(model: Seq2Seq, src: Sequence[int], output: Sequence[int]) -> 
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in collate_pairs([(list(src), list(output))]).items()}
     _, weights = teacher_forced_predictions(model, batch)
+    assert weights is not None  # the model has attention (checked above)
     return weights[0].float().cpu()

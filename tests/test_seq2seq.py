@@ -33,8 +33,8 @@ def _loop_additive(q, k, W_q, W_k, v):
 def test_scores_match_a_loop_and_known_values():
     g = torch.Generator().manual_seed(0)
     q, k = torch.randn(3, 5, generator=g, dtype=torch.float64), torch.randn(3, 4, 6, generator=g, dtype=torch.float64)
-    W_q, W_k, v = (torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randn(7, 6, generator=g, dtype=torch.float64),
-                   torch.randn(7, generator=g, dtype=torch.float64))
+    W_q, W_k = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randn(7, 6, generator=g, dtype=torch.float64)
+    v = torch.randn(7, generator=g, dtype=torch.float64)
     torch.testing.assert_close(additive_scores(q, k, W_q, W_k, v), _loop_additive(q, k, W_q, W_k, v))
     # (batch, T, Hq) queries give the same rows as one query at a time
     q3 = torch.randn(3, 2, 5, generator=g, dtype=torch.float64)

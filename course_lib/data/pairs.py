@@ -78,5 +78,5 @@ def pair_loader(pairs: Sequence[EncodedPair], batch_size: int, shuffle: bool = T
         raise ValueError("pair_loader got no pairs")
     sampler = BucketBatchSampler([len(s) for s, _ in pairs], batch_size, shuffle=shuffle, seed=seed)
     pin = device is not None and torch.device(device).type == "cuda"
-    return torch.utils.data.DataLoader(list(pairs), batch_sampler=sampler, collate_fn=collate_pairs,
+    return torch.utils.data.DataLoader(list(pairs), batch_sampler=sampler, collate_fn=collate_pairs,  # type: ignore[arg-type]
                                        pin_memory=pin, **kwargs)

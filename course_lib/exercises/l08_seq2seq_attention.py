@@ -142,7 +142,7 @@ def _solution_clipped_precision(candidate: list[str], references: list[list[str]
     grams = Counter(tuple(candidate[i:i + n]) for i in range(len(candidate) - n + 1))
     if not grams:
         return 0.0
-    most = Counter()
+    most: Counter = Counter()
     for ref in references:
         for g, c in Counter(tuple(ref[i:i + n]) for i in range(len(ref) - n + 1)).items():
             most[g] = max(most[g], c)

@@ -112,10 +112,13 @@ class Seq2Seq(nn.Module):
         return e
 
     def _read_out(self, states: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if self.attention is None:
+        attend = self.attention
+        if not isinstance(attend, Attention):
             return self.out(self.drop(states)), None
-        context, weights = self.attention(states, enc.memory, enc.mask)    # (batch, T, M), (batch, T, S)
-        mixed = torch.tanh(self.combine(torch.cat([states, context], dim=-1)))
+        context, weights = attend(states, enc.memory, enc.mask)            # (batch, T, M), (batch, T, S)
+        combine = self.combine
+        assert combine is not None  # made together with the attention
+        mixed = torch.tanh(combine(torch.cat([states, context], dim=-1)))
         return self.out(self.drop(mixed)), weights
 
     def initial_state(self, enc: Encoded) -> torch.Tensor:
