@@ -236,7 +236,7 @@ def format_table(rows: Sequence[Mapping], columns: Mapping[str, str] | None = No
     formats = dict(fmt) if isinstance(fmt, Mapping) else {}
     default = fmt if isinstance(fmt, str) else ".3f"
 
-    def cell(x, key: str) -> str:
+    def cell(x: object, key: str) -> str:
         if isinstance(x, float):
             return format(x, formats.get(key, default))
         return str(x)

@@ -29,6 +29,9 @@ MOVED = [  # (old home, name, new home, name there)
       ("CountingModel", "predict_next", "strings_correct", "largest_correct_n")],
     *[("course_lib.formal_languages", n, "course_lib.recipes.counting", n) for n in
       ("CountingRun", "train_counting", "counting_experiment", "LOSSES")],
+    *[("course_lib.models.forecasters", n, "course_lib.recipes.forecasting", n) for n in
+      ("ForecasterConfig", "TrainedForecaster", "train_forecaster", "forecast", "recursive_forecast",
+       "rnn_forecaster", "forecaster_loss", "choose_steps", "run_comparison")],
 ]
 
 

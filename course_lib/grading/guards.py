@@ -86,6 +86,9 @@ def _collect(obj: Any, codes: dict[Any, None], c_names: set[str], label: str) ->
                 _collect(v, codes, c_names, label)
         return
     if isinstance(obj, types.FunctionType):
+        inner = inspect.unwrap(obj)
+        if not isinstance(inner, types.FunctionType):  # a wrapper around a C or Cython function
+            return _collect(inner, codes, c_names, label)
         for code in _function_codes(obj):
             codes[code] = None
         return

@@ -7,7 +7,8 @@ def check(summary: dict, fast: bool) -> None:
     assert s["softmax_over_negsampling_time"] > 2, s["softmax_over_negsampling_time"]
     # one SGNS step written out equals the library's, and it lowers the loss of its pair
     assert s["step_by_hand_vs_library_maxdiff"] < 1e-6, s["step_by_hand_vs_library_maxdiff"]
-    assert s["pair_loss_after_step"] < s["pair_loss_before_step"], (s["pair_loss_before_step"], s["pair_loss_after_step"])
+    before, after = s["pair_loss_before_step"], s["pair_loss_after_step"]
+    assert after < before, (before, after)
     # NCE's optimum is a normalised distribution; negative sampling's is p / (k P_n), summing to 25/6 here
     assert abs(s["nce_sum_exp"] - 1.0) < 1e-6, s["nce_sum_exp"]
     assert abs(s["neg_sum_exp"] - 25 / 6) < 1e-4, s["neg_sum_exp"]
