@@ -111,13 +111,8 @@ def lab(tmp_path_factory, artifacts):
 
 
 @pytest.fixture(scope="module")
-def browser(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+def browser(lab, chromium_browser):
+    return chromium_browser
 
 
 def local_only(ctx) -> list[str]:
@@ -206,16 +201,21 @@ def test_lecture1_run_all_fast(page, lab, artifacts):
     assert params and "FAST = False" in params[0].source, "lecture 1 needs a parameters cell with FAST = False"
     params[0].source = params[0].source.replace("FAST = False", "FAST = True")
     nbformat.write(nb, folder / "lecture01.ipynb")
-    n_code = sum(c.cell_type == "code" for c in nb.cells)
 
     _open(page, lab, "lecture01.ipynb")
     t0 = time.time()
     _menu(page, "Run", "Run All Cells")
-    # done when every code cell shows an execution count (none pending "[*]") and the kernel is idle
-    _wait(page, "every cell to run",
-          "n => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
-          ".map(e => e.textContent.trim()); return p.length === n && p.every(t => /^\\[\\d+\\]:$/.test(t)); }",
-          600, arg=n_code)
+    # done when the kernel is idle and every code cell on screen shows an execution count (none pending
+    # "[*]" or not run "[ ]"); JupyterLab renders only the cells near the view (a windowed list), so the
+    # saved notebook is checked below for all of them
+    prompts = ("() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
+               ".map(e => e.textContent.trim())")
+
+    def finished(page) -> bool:
+        shown = page.evaluate(prompts)
+        return bool(shown) and all(re.fullmatch(r"\[\d+\]:", t) for t in shown) and _kernels_idle(base, token)
+
+    _wait(page, "every cell to run", finished, 600)
     while not _kernels_idle(base, token):
         time.sleep(0.5)
     secs = time.time() - t0

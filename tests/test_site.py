@@ -29,7 +29,7 @@ import nbformat
 import pytest
 
 from nbrun import FileLock
-from test_browser import CHROMIUM, CHROMIUM_ARGS, _ensure_browser, _free_port, local_only
+from test_browser import _ensure_browser, _free_port, local_only
 
 # the book is built once per run (see ``book``); session-scoped fixtures, so running other modules'
 # tests in between (pytest-xdist does) does not tear them down
@@ -273,19 +273,14 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def site_page(served):
+def site_page(served, chromium_browser):
     """A Chromium page that may fetch only from localhost and files (and the list of what it tried elsewhere)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-        blocked = local_only(ctx)
-        page = ctx.new_page()
-        page.set_default_timeout(60_000)
-        yield page, blocked
-        ctx.close()
-        browser.close()
+    ctx = chromium_browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    blocked = local_only(ctx)
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    yield page, blocked
+    ctx.close()
 
 
 def _show_lecture(page, served: str, nb_path: Path, shots: Path, tag: str = "") -> dict:
