@@ -62,7 +62,8 @@ def tagging_loader(items: Sequence[Item], encode: Callable[[Any], Sequence[int]]
     if not items:
         raise ValueError("tagging_loader got no items")
     sampler = BucketBatchSampler([len(t) for t, _ in items], batch_size=batch_size, shuffle=shuffle, seed=seed)
-    return torch.utils.data.DataLoader(list(items), batch_sampler=sampler,
+    dataset: Any = list(items)     # a list is a map-style dataset
+    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler,
                                        collate_fn=make_collate(encode=encode, label_pad=0))
 
 
@@ -143,7 +144,7 @@ def train_tagger(train_items: Sequence[Item], *, num_layers: int = 1, bidirectio
         A :class:`TaggerRun` (model in eval mode, on the CPU).
     """
     vocab = Vocab.from_corpus([t for t, _ in train_items], min_count=min_count)
-    arch = dict(n_tags=2, embed_size=embed_size, hidden_size=hidden_size, num_layers=num_layers,
+    arch: dict[str, Any] = dict(n_tags=2, embed_size=embed_size, hidden_size=hidden_size, num_layers=num_layers,
                 bidirectional=bidirectional, kind=kind)
     settings = {"text": _text_key(train_items), "min_count": min_count, **arch, "steps": steps, "lr": lr,
                 "seed": seed, "batch_size": batch_size, "weight_power": weight_power}
