@@ -9,10 +9,11 @@ def check(summary: dict, fast: bool) -> None:
     # the prose: "about one token in twenty ends a sentence", "always answering 0 scores about 95 %"
     assert 0.04 < s["sentence_end_rate"] < 0.06, s["sentence_end_rate"]
     assert 0.94 < s["majority_acc"] < 0.97, s["majority_acc"]
-    # section 4: equal parameter counts (within 1 % of the RNN and output layers; the embedding is shared),
+    # section 4: equal parameter counts (within 2 % of the RNN and output layers -- one step of H_u moves
+    # them by about 2 H + E; the embedding is shared),
     # "H_u about 1.6 H", "doubling H would about triple them", "a second direction doubles them"
-    assert abs(s["uni_eq_params"] - s["bi_params"]) <= 0.01 * s["rnn_params_bi"], s
-    assert abs(s["rnn_params_uni_eq"] - s["rnn_params_bi"]) <= 0.01 * s["rnn_params_bi"], s
+    assert abs(s["uni_eq_params"] - s["bi_params"]) <= 0.02 * s["rnn_params_bi"], s
+    assert abs(s["rnn_params_uni_eq"] - s["rnn_params_bi"]) <= 0.02 * s["rnn_params_bi"], s
     assert 1.5 <= s["uni_eq_hidden"] / s["hidden"] <= 1.7, s
     assert 2.7 < s["double_h_factor"] < 3.3 and 1.9 < s["second_direction_factor"] < 2.1, s
     assert s["n_seeds"] >= 2 and s["uni_eq_f1_std"] >= 0 and s["bi_f1_std"] >= 0
