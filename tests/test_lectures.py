@@ -51,3 +51,11 @@ def test_lecture_runs_fast(nb_path):
     print(nb_path.stem, f"{run.seconds:.1f} s", "(cached execution)" if run.cached else "", json.dumps(run.summary))
     assert run.seconds <= TIME_LIMIT_S, \
         f"{nb_path.name} took {run.seconds:.1f} s with FAST = True (limit {TIME_LIMIT_S} s)"
+
+
+@pytest.mark.parametrize("nb_path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_no_empty_code_cells(nb_path):
+    """An empty code cell is a leftover of editing (a learner sees a blank box and it never runs)."""
+    nb = nbformat.read(nb_path, as_version=4)
+    empty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not c.source.strip()]
+    assert not empty, f"empty code cells at {empty}"

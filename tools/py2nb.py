@@ -27,6 +27,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.outputs = []
             cell.execution_count = None
     nb.nbformat, nb.nbformat_minor = 4, 5
+    # an empty code cell (e.g. a blank line after the script's header) is a blank box that never runs
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.source.strip()]
     for i, cell in enumerate(nb.cells):
         cell.id = f"c{i:03d}"
     return nb
