@@ -9,7 +9,8 @@ import torch
 from course_lib.data.chars import (
     CharWindows, char_lm_data, char_vocab, compressed_bits_per_char, decode_ids, encode_text,
 )
-from course_lib.lm import CharRNNLM, bits_per_char, char_lm_loss
+from course_lib.lm import CharRNNLM, bits_per_char, char_lm_loss, dynamic_bits_per_char
+from course_lib.recipes.char_lm import hidden_for_budget
 
 
 def test_vocab_and_round_trip():
@@ -104,3 +105,67 @@ def test_scheduled_sampling_extremes():
     assert abs(ss1.item() - tf.item()) > 0.01
     with pytest.raises(ValueError, match="p_own"):
         scheduled_sampling_loss(model, (x, y), 1.5)
+
+
+@pytest.mark.parametrize("kind", ["elman", "gru", "lstm"])
+def test_gated_lm_hand_and_torch_agree_and_carry_the_state(kind):
+    torch.manual_seed(0)
+    a = CharRNNLM(9, 6, kind=kind, embed_size=6, tie_weights=True)
+    b = CharRNNLM(9, 6, kind=kind, embed_size=6, tie_weights=True, impl="hand")
+    b.rnn = type(b.rnn).from_torch(a.rnn)
+    b.embed.load_state_dict(a.embed.state_dict())
+    b.out.bias.data.copy_(a.out.bias)
+    x = torch.randint(0, 9, (3, 10))
+    torch.testing.assert_close(a(x)[0], b(x)[0], atol=1e-6, rtol=1e-5)
+    # reading in two pieces with the state carried is reading at once (an LSTM's state is (h, s))
+    whole, _ = a(x)
+    first, state = a(x[:, :4])
+    second, _ = a(x[:, 4:], state)
+    torch.testing.assert_close(torch.cat([first, second], 1), whole, atol=1e-6, rtol=1e-5)
+    assert isinstance(state, tuple) == (kind == "lstm")
+
+
+def test_tied_weights_dropout_and_keep_bias():
+    model = CharRNNLM(12, 8, kind="lstm", embed_size=8, tie_weights=True, dropout=0.5, keep_bias=1.0)
+    assert model.out.weight is model.embed.weight
+    n_untied = sum(p.numel() for p in CharRNNLM(12, 8, kind="lstm", embed_size=8).parameters())
+    assert n_untied - sum(p.numel() for p in model.parameters()) == 12 * 8  # one matrix fewer
+    assert sum(p.numel() for p in model.parameters()) == hidden_budget_count("lstm", 8, 12)
+    b_f = model.rnn.bias_ih_l0[8:16] + model.rnn.bias_hh_l0[8:16]
+    assert torch.allclose(b_f, torch.ones(8))
+    x = torch.randint(0, 12, (2, 7))
+    model.eval()
+    assert torch.equal(model(x)[0], model(x)[0])  # dropout only while training
+    model.train()
+    assert not torch.equal(model(x)[0], model(x)[0])
+    with pytest.raises(ValueError, match="tie_weights needs embed_size"):
+        CharRNNLM(12, 8, tie_weights=True)
+    with pytest.raises(ValueError, match="keep_bias is for"):
+        CharRNNLM(12, 8, keep_bias=1.0)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        CharRNNLM(12, 8, kind="transformer")
+
+
+def hidden_budget_count(kind, hidden, vocab):
+    return sum(p.numel() for p in CharRNNLM(vocab, hidden, kind=kind, embed_size=hidden, tie_weights=True).parameters())
+
+
+@pytest.mark.parametrize("kind", ["elman", "gru", "lstm"])
+def test_hidden_for_budget_matches_the_model(kind):
+    hidden = hidden_for_budget(kind, 50_000, 30)
+    n = hidden_budget_count(kind, hidden, 30)
+    assert abs(n - 50_000) <= abs(hidden_budget_count(kind, hidden + 1, 30) - 50_000)
+    assert abs(n - 50_000) <= abs(hidden_budget_count(kind, hidden - 1, 30) - 50_000)
+
+
+def test_dynamic_evaluation():
+    torch.manual_seed(3)
+    model = CharRNNLM(6, 8, kind="gru", embed_size=8)
+    ids = torch.tensor([4, 5] * 400)  # "abab...": easy to learn while reading
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    static = bits_per_char(model, ids, n_streams=4, chunk=16)
+    assert dynamic_bits_per_char(model, ids, lr=0.0, n_streams=4, chunk=16) == pytest.approx(static, rel=1e-5)
+    assert dynamic_bits_per_char(model, ids, lr=0.01, n_streams=4, chunk=16) < static - 0.2
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the model is not changed
+    with pytest.raises(ValueError, match="lr must be >= 0"):
+        dynamic_bits_per_char(model, ids, lr=-1.0)

@@ -119,3 +119,13 @@ def test_input_noise_only_in_training_and_forget_bias():
         CountingModel("gru", 4, forget_bias=2.0)
     with pytest.raises(ValueError, match="input_noise must be >= 0"):
         CountingModel("lstm", 4, input_noise=-0.1)
+
+
+def test_gru_update_bias_is_the_analogue_of_the_forget_bias():
+    model = CountingModel("gru", 4, update_bias=2.0)
+    b_z = model.rnn.bias_ih_l0[4:8] + model.rnn.bias_hh_l0[4:8]  # gate order r, z, n
+    assert torch.allclose(b_z, torch.full((4,), 2.0))
+    gates = model.hand_layer().cell
+    assert torch.allclose(gates.gate("z")[2], torch.full((4,), 2.0))  # the hand GRU reads it as b_z
+    with pytest.raises(ValueError, match="update_bias is for the GRU only"):
+        CountingModel("lstm", 4, update_bias=2.0)

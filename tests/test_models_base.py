@@ -43,3 +43,14 @@ def test_masked_unroll_carries_state_over_padding():
     assert out[:, :, 0].tolist() == [[1, 2, 3, 4], [1, 2, 0, 0]] and c[:, 0].tolist() == [-4, -2]
     empty, last, _ = masked_unroll(lambda x_t, s: s, torch.ones(2, 0, 1), torch.zeros(2, 3))
     assert empty.shape == (2, 0, 3)
+
+
+def test_set_keep_bias_sets_the_second_gate_block():
+    from course_lib.models.base import set_keep_bias
+
+    for layer, gates in ((nn.LSTM(3, 4, batch_first=True), 4), (nn.GRU(3, 4, batch_first=True), 3)):
+        set_keep_bias(layer, 1.5)
+        b = (layer.bias_ih_l0 + layer.bias_hh_l0).detach().view(gates, 4)
+        assert torch.allclose(b[1], torch.full((4,), 1.5))  # f (i, f, g, o) or z (r, z, n)
+    with pytest.raises(TypeError, match="nn.LSTM or nn.GRU"):
+        set_keep_bias(nn.RNN(3, 4), 1.0)

@@ -26,7 +26,7 @@ from torch import nn
 from course_lib.data.masks import check_mask
 
 __all__ = ["eval_mode", "check_size", "TORCH_LAYERS", "torch_kind", "check_torch_layer", "torch_weights",
-           "HandCell", "HandLayer", "masked_unroll"]
+           "set_keep_bias", "HandCell", "HandLayer", "masked_unroll"]
 
 TORCH_LAYERS: dict[str, type[nn.RNN] | type[nn.GRU] | type[nn.LSTM]] = {"elman": nn.RNN, "gru": nn.GRU,
                                                                         "lstm": nn.LSTM}
@@ -104,6 +104,22 @@ def torch_weights(module: nn.Module, suffix: str = "_l0") -> tuple[torch.Tensor,
         zeros = torch.zeros(w_ih.shape[0], dtype=w_ih.dtype, device=w_ih.device)
         return w_ih, w_hh, zeros, zeros
     return w_ih, w_hh, getattr(module, f"bias_ih{suffix}"), getattr(module, f"bias_hh{suffix}")
+
+
+@torch.no_grad()
+def set_keep_bias(layer: nn.Module, value: float) -> None:
+    """Set the bias of the gate that *keeps* the old state, in a one-layer ``nn.LSTM`` (the forget gate:
+    ``f = sigmoid(value)``) or ``nn.GRU`` (the update gate: ``z = sigmoid(value)``).
+
+    In both of PyTorch's orders it is the second block of rows (``i, f, g, o`` and ``r, z, n``); the
+    gate's bias is ``bias_ih + bias_hh`` on those rows, so ``bias_ih`` gets ``value`` and ``bias_hh`` 0.
+    A positive value (1 or 2 are usual) starts the layer remembering instead of forgetting.
+    """
+    if type(layer) not in (nn.LSTM, nn.GRU):
+        raise TypeError(f"set_keep_bias expects an nn.LSTM or nn.GRU, got {type(layer).__name__}")
+    n = layer.get_parameter("weight_hh_l0").shape[1]  # hidden size
+    layer.get_parameter("bias_ih_l0")[n:2 * n].fill_(value)
+    layer.get_parameter("bias_hh_l0")[n:2 * n].zero_()
 
 
 class HandCell(nn.Module):

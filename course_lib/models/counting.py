@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.formal_languages import SYMBOLS, counting_batch, deterministic_mask
-from course_lib.models.base import TORCH_LAYERS, eval_mode
+from course_lib.models.base import TORCH_LAYERS, eval_mode, set_keep_bias
 from course_lib.models.deep import LAYER_KINDS
 
 __all__ = ["CountingModel", "predict_next", "strings_correct", "largest_correct_n"]
@@ -37,10 +37,13 @@ class CountingModel(nn.Module):
             during training too, so training favours counters whose steps are exact.
         forget_bias: LSTM only: the initial forget-gate bias ``b_f`` (2.0 starts every unit with
             ``f = sigmoid(2) = 0.88``, keeping most of its cell). None keeps PyTorch's initialisation.
+        update_bias: GRU only: the initial update-gate bias ``b_z``, the GRU's analogue of the forget
+            bias (in ``h_t = (1 - z_t) n_t + z_t h_{t-1}``, 2.0 starts with ``z = 0.88``: keep most of
+            the old state). None keeps PyTorch's initialisation.
     """
 
     def __init__(self, kind: str = "lstm", hidden_size: int = 8, input_noise: float = 0.0,
-                 forget_bias: float | None = None):
+                 forget_bias: float | None = None, update_bias: float | None = None):
         super().__init__()
         if kind not in TORCH_LAYERS:
             raise ValueError(f"kind must be one of {sorted(TORCH_LAYERS)}, got {kind!r}")
@@ -48,13 +51,14 @@ class CountingModel(nn.Module):
             raise ValueError(f"input_noise must be >= 0 (a standard deviation), got {input_noise!r}")
         if forget_bias is not None and kind != "lstm":
             raise ValueError(f"forget_bias is for the LSTM only; a {kind!r} layer has no forget gate")
+        if update_bias is not None and kind != "gru":
+            raise ValueError(f"update_bias is for the GRU only; a {kind!r} layer has no update gate")
         self.kind, self.hidden_size, self.input_noise = kind, hidden_size, float(input_noise)
         self.rnn = TORCH_LAYERS[kind](len(SYMBOLS), hidden_size, batch_first=True)
         self.out = nn.Linear(hidden_size, len(SYMBOLS))  # V and c
-        if forget_bias is not None:
-            with torch.no_grad():  # PyTorch's gate order is i, f, g, o; b_f = b_ih[f] + b_hh[f]
-                self.rnn.get_parameter("bias_ih_l0")[hidden_size:2 * hidden_size].fill_(forget_bias)
-                self.rnn.get_parameter("bias_hh_l0")[hidden_size:2 * hidden_size].zero_()
+        keep_bias = forget_bias if kind == "lstm" else update_bias
+        if keep_bias is not None:
+            set_keep_bias(self.rnn, keep_bias)  # b_f (LSTM) or b_z (GRU)
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if inputs.dim() != 2 or inputs.is_floating_point():

@@ -13,6 +13,9 @@ LSTM (gates stacked in PyTorch's order **i, f, g, o**)::
     c_t = f_t * c_{t-1} + i_t * g_t                  cell state
     h_t = o_t * tanh(c_t)
 
+Here ``o`` and ``c`` are PyTorch's names. Lecture 6 writes the output gate as ``q_t`` and the cell
+state as ``s_t``, because lecture 3's ``o_t = c + V h_t`` already uses ``o`` and ``c`` for the output layer.
+
 - ``U`` is ``weight_ih_l0``: ``(4 hidden, input)``, rows ``[U_i; U_f; U_g; U_o]``
 - ``W`` is ``weight_hh_l0``: ``(4 hidden, hidden)``, rows ``[W_i; W_f; W_g; W_o]``
 - ``b`` is ``bias_ih_l0 + bias_hh_l0``: ``(4 hidden,)``

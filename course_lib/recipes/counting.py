@@ -64,7 +64,8 @@ LOSSES = {"next": _ce_loss, "set": _set_loss}
 def train_counting(kind: str, num_letters: int = 2, seed: int = 0, hidden_size: int = 8, steps: int = 1000,
                    train_max_n: int = 10, batch_size: int = 32, lr: float = 0.05, max_n: int = 100,
                    clip_grad_norm: float = 1.0, keep_model: bool = True, loss: str = "set",
-                   input_noise: float = 0.2, forget_bias: float | None = 2.0) -> CountingRun:
+                   input_noise: float = 0.2, forget_bias: float | None = 2.0,
+                   update_bias: float | None = None) -> CountingRun:
     """Train one model on ``n = 1 .. train_max_n`` (through ``course_lib.train.fit``, fixed ``steps``) and
     measure how far it generalises (``largest_correct_n`` up to ``max_n``). CPU, deterministic per seed.
 
@@ -73,11 +74,14 @@ def train_counting(kind: str, num_letters: int = 2, seed: int = 0, hidden_size: 
     cross-entropy with the actual next symbol. Either way, predictions are the argmax of ``o_t``.
     The learning rate decays linearly to 0 over ``steps``. ``input_noise`` (training only) and
     ``forget_bias`` (LSTM only; ignored for the other kinds, which have no forget gate) are passed to
-    :class:`CountingModel`; ``input_noise=0, forget_bias=None`` trains without either."""
+    :class:`CountingModel`; ``input_noise=0, forget_bias=None`` trains without either. ``update_bias``
+    (GRU only, ignored for the others) is the GRU's analogue of the forget bias, its update gate's
+    initial bias (None: PyTorch's initialisation)."""
     check_language(train_max_n, num_letters)
     torch.manual_seed(seed)
     model = CountingModel(kind, hidden_size, input_noise=input_noise,
-                          forget_bias=forget_bias if kind == "lstm" else None)
+                          forget_bias=forget_bias if kind == "lstm" else None,
+                          update_bias=update_bias if kind == "gru" else None)
     batches = _training_batches(num_letters, train_max_n, batch_size, min(steps, 200), seed)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
