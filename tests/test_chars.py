@@ -10,7 +10,7 @@ from course_lib.data.chars import (
     CharWindows, char_lm_data, char_vocab, compressed_bits_per_char, decode_ids, encode_text,
 )
 from course_lib.lm import CharRNNLM, bits_per_char, char_lm_loss, dynamic_bits_per_char
-from course_lib.recipes.char_lm import hidden_for_budget
+from course_lib.recipes.char_lm import hidden_for_budget, train_char_lm, train_char_lms
 
 
 def test_vocab_and_round_trip():
@@ -169,3 +169,24 @@ def test_dynamic_evaluation():
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the model is not changed
     with pytest.raises(ValueError, match="lr must be >= 0"):
         dynamic_bits_per_char(model, ids, lr=-1.0)
+
+
+def test_models_trained_in_worker_processes_equal_the_ones_trained_here(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))  # the workers inherit it
+    data = char_lm_data(text="def f(x):\n    return x + 1\n" * 60, heldout_fraction=0.2)
+    sizes = {"elman": 8, "lstm": 6}
+    small = dict(batch_size=4, seq_len=16, dropout=0.1)
+    runs = train_char_lms(data, sizes, 5, workers=2, **small)
+    assert "2 at a time" in capsys.readouterr().out
+    assert list(runs) == ["elman", "lstm"] and not any(r.from_cache for r in runs.values())
+    for kind, hidden in sizes.items():
+        here = train_char_lm(data, kind, hidden, 5, **small, cache=False, verbose=False)
+        assert here.lr == runs[kind].lr
+        mine, theirs = here.model.state_dict(), runs[kind].model.state_dict()
+        assert all(torch.equal(mine[k], theirs[k]) for k in mine), kind  # one thread both ways: identical
+    again = train_char_lms(data, sizes, 5, workers=2, **small)  # now both are in the cache: no workers
+    assert all(r.from_cache for r in again.values()) and "at a time" not in capsys.readouterr().out
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        train_char_lms(data, sizes, 5, workers=0)
+    with pytest.raises(ValueError, match="LECTURE_LR"):
+        train_char_lms(data, sizes, 5, lr=0.1)

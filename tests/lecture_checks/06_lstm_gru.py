@@ -47,3 +47,11 @@ def check(summary: dict, fast: bool) -> None:
     # gated models beat the tanh RNN at the same budget
     for kind in ("gru", "lstm"):
         assert summary[f"charlm_{kind}_static"] < summary["charlm_elman_static"], summary
+        # "both gated models need fewer bits than xz" when they learn while reading (issue 16's goal: the LSTM)
+        assert summary[f"charlm_{kind}_dynamic"] < summary["charlm_xz"], summary
+    assert summary["charlm_elman_dynamic"] > summary["charlm_xz"], summary  # "the tanh RNN does not"
+    # "static models lose to xz, and even to gzip"
+    assert min(summary[f"charlm_{k}_static"] for k in ("elman", "gru", "lstm")) > summary["charlm_gzip"], summary
+    # the drift is the step mismatch added up (section 6)
+    drift = summary["counter_n"] * (summary["counter_step_a"] + summary["counter_step_b"])
+    assert abs(summary["counter_drift"] - drift) < 0.01, summary
