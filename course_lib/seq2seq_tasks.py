@@ -7,6 +7,7 @@ the same recipe:
   batches bucketed by source length, a fixed number of steps, a checkpoint in the course cache
   (a finished run is reloaded instead of retrained);
 - :class:`G2PConfig` and :func:`train_g2p`: the lecture's g2p models (one config, one cache name);
+  :func:`train_g2p_models` trains several of them at once, one process (and CPU thread) each;
 - :func:`decode_all`: greedy (batched) or beam decoding of many sources, through
   :mod:`course_lib.generate`;
 - :func:`evaluate_g2p`: word and phoneme error rates of a g2p model on a split, overall and by
@@ -14,9 +15,11 @@ the same recipe:
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 import torch
@@ -30,8 +33,8 @@ from course_lib.models.seq2seq import Seq2Seq, beam_decode, greedy_decode, seq2s
 from course_lib.seq_metrics import error_rates, error_rates_by_length
 from course_lib.train import History, fit
 
-__all__ = ["G2PConfig", "train_g2p", "g2p_training_pairs", "train_seq2seq", "decode_all", "g2p_predict", "evaluate_g2p",
-           "attention_map", "WORD_LENGTH_EDGES"]
+__all__ = ["G2PConfig", "train_g2p", "train_g2p_models", "g2p_training_pairs", "train_seq2seq", "decode_all",
+           "g2p_predict", "evaluate_g2p", "attention_map", "WORD_LENGTH_EDGES"]
 
 WORD_LENGTH_EDGES = (4, 6, 8, 10, 12)  # word-length buckets <=4, 5-6, 7-8, 9-10, 11-12, >=13
 
@@ -111,6 +114,41 @@ def train_g2p(data: G2PData, attention: str | None, config: G2PConfig = G2PConfi
                          val_pairs=val, val_every=max(config.steps // 4, 1), seed=seed, checkpoint_path=path,
                          device=device)
     return model.eval(), hist, time.perf_counter() - t0
+
+
+def _train_g2p_in_worker(args: tuple[G2PData, str | None, G2PConfig, int]) -> float:
+    """One g2p model trained in a worker process with one CPU thread (into the course cache): its seconds."""
+    data, attention, config, seed = args
+    torch.set_num_threads(1)
+    return train_g2p(data, attention, config, device="cpu", seed=seed)[2]
+
+
+def train_g2p_models(data: G2PData, attentions: Sequence[str | None], config: G2PConfig = G2PConfig(),
+                     device: torch.device | str | None = None, workers: int = 1,
+                     seed: int = 0) -> dict[str | None, tuple[Seq2Seq, History, float]]:
+    """:func:`train_g2p` for several attention kinds (None: the fixed summary C), ``workers`` at a time.
+
+    On the CPU with ``workers > 1``, the models the cache does not hold yet are trained in that many
+    worker processes, one CPU thread each (a small recurrent model cannot keep two cores busy, so two
+    models at once take about as long as one), then loaded here. The weights are those of training
+    them one after the other (each run is seeded); the seconds are each training's own.
+
+    Returns:
+        ``{attention: (model, history, seconds)}`` as :func:`train_g2p` returns them.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    on_cpu = torch.device(device).type == "cpu" if device is not None else choose_device().type == "cpu"
+    seconds: dict[str | None, float] = {}
+    if workers > 1 and on_cpu and len(attentions) > 1:
+        jobs = [(data, attention, config, seed) for attention in attentions]
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            seconds = dict(zip(attentions, pool.map(_train_g2p_in_worker, jobs)))
+    runs = {}
+    for attention in attentions:  # trained above (or earlier): reloaded from the cache in a moment
+        model, hist, secs = train_g2p(data, attention, config, device=device, seed=seed)
+        runs[attention] = (model, hist, seconds.get(attention, secs))
+    return runs
 
 
 @torch.no_grad()

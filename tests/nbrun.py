@@ -59,9 +59,14 @@ def kernel_env() -> dict[str, str]:
     return env
 
 
-def run_notebook(path: str | os.PathLike, fast: bool = True, timeout_per_cell: int = 600,
+def run_notebook(path: str | os.PathLike, fast: bool = True, timeout_per_cell: int | None = None,
                  extra_params: dict | None = None) -> NotebookRun:
-    """Execute ``path`` with ``FAST = fast``; collect error outputs and ``SUMMARY``."""
+    """Execute ``path`` with ``FAST = fast``; collect error outputs and ``SUMMARY``.
+
+    ``timeout_per_cell`` (seconds) defaults to 600 with FAST and 1800 in full mode, where one cell may
+    train for most of the lecture's 15 minutes (lecture 8's two g2p models, trained at once)."""
+    if timeout_per_cell is None:
+        timeout_per_cell = 600 if fast else 1800
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     inject_parameters(nb, {"FAST": fast, **(extra_params or {})})

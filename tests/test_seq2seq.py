@@ -15,7 +15,8 @@ from course_lib.models.attention import Attention, additive_scores, attend, dot_
 from course_lib.data.g2p import g2p_data
 from course_lib.models.seq2seq import (ScriptedDecoder, Seq2Seq, beam_decode, greedy_decode, seq2seq_loss,
                                        teacher_forced_predictions)
-from course_lib.seq2seq_tasks import G2PConfig, attention_map, decode_all, evaluate_g2p, train_g2p, train_seq2seq
+from course_lib.seq2seq_tasks import (G2PConfig, attention_map, decode_all, evaluate_g2p, train_g2p, train_g2p_models,
+                                      train_seq2seq)
 from course_lib.seq_metrics import closest_reference, edit_distance, error_rates, error_rates_by_length, length_buckets
 
 # --- attention -------------------------------------------------------------------------------------
@@ -297,3 +298,22 @@ def test_train_g2p_caches_and_reloads(tmp_path, monkeypatch):
     torch.testing.assert_close(amap.sum(1), torch.ones(3))
     with pytest.raises(ValueError, match="no attention"):
         attention_map(other, [4], [5])
+
+
+def test_g2p_models_trained_in_worker_processes_equal_the_ones_trained_here(tmp_path, monkeypatch):
+    data = g2p_data(seed=0, max_train_words=200, max_eval_words=20)
+    cfg = G2PConfig(embed=8, hidden=8, steps=6, batch=16, lr=1e-2, val_words=10)
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "here"))
+    here = train_g2p_models(data, (None, "dot"), cfg, device="cpu", workers=1)
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "workers"))  # the workers inherit it
+    there = train_g2p_models(data, (None, "dot"), cfg, device="cpu", workers=2)
+    assert list(there) == [None, "dot"] and there["dot"][0].attention.kind == "dot" and there[None][0].attention is None
+    for attention in (None, "dot"):
+        (m1, h1, _), (m2, h2, s2) = here[attention], there[attention]
+        assert h1.resumed_from is None and h2.resumed_from == 6 and s2 > 0  # trained there, reloaded here
+        assert h2.train_loss == h1.train_loss  # the history travels with the checkpoint
+        for a, b in zip(m1.parameters(), m2.parameters()):
+            assert torch.equal(a, b), attention  # one thread both ways: identical
+    assert len(list((tmp_path / "workers").glob("g2p_*.pt"))) == 2
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        train_g2p_models(data, (None,), cfg, workers=0)
