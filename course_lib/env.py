@@ -7,16 +7,21 @@ one-thread environment variables) lives in the torch-free :mod:`course_lib.threa
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import random
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from course_lib.threads import single_thread_env
 
-__all__ = ["choose_device", "seed_everything", "env_report", "autocast_dtype", "set_threads", "single_thread_env",
+__all__ = ["choose_device", "seed_everything", "env_report", "autocast_dtype", "set_threads", "map_in_processes",
+           "single_thread_env",
            "is_main_process"]
 
 
@@ -92,6 +97,31 @@ def set_threads(n: int | None = None) -> int:
         raise ValueError(f"thread count must be >= 1, got {n}")
     torch.set_num_threads(n)
     return n
+
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def map_in_processes(fn: Callable[[J], R], jobs: Sequence[J], workers: int) -> list[R]:
+    """``[fn(job) for job in jobs]``, computed ``workers`` at a time in new processes with one CPU thread each.
+
+    For training several small models at once on a CPU: one small recurrent model cannot keep two cores
+    busy, so two at once take about as long as one. ``fn`` must be importable (defined in a module, not
+    in a notebook), and ``jobs`` picklable; the processes are *spawned*, so they inherit the environment
+    (e.g. ``COURSE_CACHE``) but nothing else of this process.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    if not jobs:
+        return []
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_one_thread) as pool:
+        return list(pool.map(fn, jobs))
 
 
 def is_main_process() -> bool:

@@ -15,11 +15,9 @@ the same recipe:
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 import torch
@@ -27,7 +25,7 @@ import torch
 from course_lib.data.corpora import cache_dir, fingerprint
 from course_lib.data.g2p import G2PData
 from course_lib.data.pairs import EncodedPair, encode_pairs, pair_loader
-from course_lib.env import choose_device
+from course_lib.env import choose_device, map_in_processes
 from course_lib.data.pairs import collate_pairs
 from course_lib.models.seq2seq import Seq2Seq, beam_decode, greedy_decode, seq2seq_loss, teacher_forced_predictions
 from course_lib.seq_metrics import error_rates, error_rates_by_length
@@ -117,9 +115,9 @@ def train_g2p(data: G2PData, attention: str | None, config: G2PConfig = G2PConfi
 
 
 def _train_g2p_in_worker(args: tuple[G2PData, str | None, G2PConfig, int]) -> float:
-    """One g2p model trained in a worker process with one CPU thread (into the course cache): its seconds."""
+    """One g2p model trained in a worker process (:func:`~course_lib.env.map_in_processes`) into the course
+    cache: its seconds."""
     data, attention, config, seed = args
-    torch.set_num_threads(1)
     return train_g2p(data, attention, config, device="cpu", seed=seed)[2]
 
 
@@ -142,8 +140,7 @@ def train_g2p_models(data: G2PData, attentions: Sequence[str | None], config: G2
     seconds: dict[str | None, float] = {}
     if workers > 1 and on_cpu and len(attentions) > 1:
         jobs = [(data, attention, config, seed) for attention in attentions]
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
-            seconds = dict(zip(attentions, pool.map(_train_g2p_in_worker, jobs)))
+        seconds = dict(zip(attentions, map_in_processes(_train_g2p_in_worker, jobs, workers)))
     runs = {}
     for attention in attentions:  # trained above (or earlier): reloaded from the cache in a moment
         model, hist, secs = train_g2p(data, attention, config, device=device, seed=seed)

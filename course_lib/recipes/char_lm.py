@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +21,7 @@ import torch
 
 from course_lib.cache import cache_file, cached
 from course_lib.data.chars import CharData, CharWindows
+from course_lib.env import map_in_processes
 from course_lib.lm import CharRNNLM, char_lm_loss
 from course_lib.train import fit, make_loader
 
@@ -143,9 +142,8 @@ def train_char_lm(data: CharData, kind: str, hidden_size: int, steps: int, *, ba
 
 
 def _train_in_worker(args: tuple[CharData, str, int, int, dict[str, Any]]) -> None:
-    """One model, trained in a worker process with one CPU thread; the result goes to the course cache."""
+    """One model, trained in a worker process (:func:`~course_lib.env.map_in_processes`) into the course cache."""
     data, kind, hidden_size, steps, options = args
-    torch.set_num_threads(1)
     train_char_lm(data, kind, hidden_size, steps, **options, verbose=False)
 
 
@@ -187,9 +185,7 @@ def train_char_lms(data: CharData, hidden_sizes: dict[str, int], steps: int, *, 
     if todo:
         if verbose:
             print(f"training {', '.join(todo)}: {min(workers, len(todo))} at a time, one process (and CPU thread) each")
-        jobs = [(data, kind, hidden_sizes[kind], steps, options) for kind in todo]
-        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")) as pool:
-            list(pool.map(_train_in_worker, jobs))
+        map_in_processes(_train_in_worker, [(data, kind, hidden_sizes[kind], steps, options) for kind in todo], workers)
     runs = {}
     for kind, hidden in hidden_sizes.items():
         runs[kind] = train_char_lm(data, kind, hidden, steps, **options, verbose=False)
