@@ -14,7 +14,6 @@ def check(summary: dict, fast: bool) -> None:
     assert s["unmasked_state_error"] > 0.1, "without a mask the final states must be wrong"
     assert s["padding_bucketed"] < 0.1 < 0.25 < s["padding_random"]
     assert s["bucket_speedup_predicted"] > 1.2, "less padding must predict a speed-up"
-    assert s["bucket_speedup"] > 1.1, "bucketing must raise the real tokens per second"
     # word order: the bag of embeddings cannot beat chance; the RNN does, clearly (the prose says so)
     assert 0.4 < s["order_bag_acc"] < 0.6
     assert s["order_rnn_acc"] > (0.6 if fast else 0.75), s["order_rnn_acc"]
@@ -23,3 +22,6 @@ def check(summary: dict, fast: bool) -> None:
     assert s["starts_rnn_f1"] > s["starts_bag_f1"], "left context must help tag sentence starts"
     if not fast:
         assert s["starts_rnn_f1"] > 0.3, s["starts_rnn_f1"]
+        # a wall-clock ratio: checked only in full mode, which runs alone (in the test-suite the other core
+        # runs other tests and the two timings of a few seconds each are not comparable; a CI run failed so)
+        assert s["bucket_speedup"] > 1.1, "bucketing must raise the real tokens per second"
