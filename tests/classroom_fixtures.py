@@ -154,3 +154,22 @@ def real_variant(name: str, variant: str, course: Path = COURSE) -> nbformat.Not
     elif variant != "solved":
         raise ValueError(f"variant must be solved, blank, partial, loop or crash, not {variant!r}")
     return rel
+
+
+def not_another_workers(procs: list) -> list:
+    """``procs`` (psutil processes) less those that belong to another pytest-xdist worker: under ``-n 2``
+    the other worker may be grading at this moment, and its processes descend from that worker (a
+    process this test leaked has lost its parent and hangs from init instead)."""
+    import psutil
+
+    me = psutil.Process()
+    parent = me.parent()
+    others = ({c.pid for c in parent.children()} - {me.pid}) if parent else set()
+    kept = []
+    for p in procs:
+        try:
+            if not others & {p.pid, *(a.pid for a in p.parents())}:
+                kept.append(p)
+        except psutil.Error:  # it ended meanwhile
+            pass
+    return kept

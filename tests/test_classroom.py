@@ -23,7 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from classroom_fixtures import TOY, TOY_MANUAL, TOY_POINTS, expected_auto, make_course, student_notebook
+from classroom_fixtures import (TOY, TOY_MANUAL, TOY_POINTS, expected_auto, make_course, not_another_workers,
+                                student_notebook)
 from course_lib.grading import generate_assignment, read_scores
 
 pytestmark = pytest.mark.slow
@@ -100,8 +101,8 @@ def test_wall_limit_stops_one_submission_only(toy):
     assert {s.grade_id: s.score for s in read_scores(toy, TOY, "ok") if s.auto} == expected_auto("solved")
     assert secs < 200, f"the wall limit did not stop the endless submission ({secs:.0f} s)"
     import psutil
-    stray = [p for p in psutil.process_iter(["cmdline"]) if any("course-autograde-" in a for a in
-                                                                  (p.info["cmdline"] or []))]
+    stray = not_another_workers([p for p in psutil.process_iter(["cmdline"])
+                                 if any("course-autograde-" in a for a in (p.info["cmdline"] or []))])
     assert not stray, f"processes of the killed worker are still running: {stray}"
 
 

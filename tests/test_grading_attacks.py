@@ -27,7 +27,7 @@ import psutil
 import pytest
 
 from attacks import A2, A3, A6, class_of_submissions
-from classroom_fixtures import make_course
+from classroom_fixtures import make_course, not_another_workers
 from course_lib.grading import generate_assignment, read_scores
 from course_lib.grading.sandbox import UID_BASE, sandbox_problem
 
@@ -58,14 +58,15 @@ def _gradebook_definition(db: Path) -> str:
 
 
 def _sandbox_processes() -> list[psutil.Process]:
+    """Sandboxed processes alive now that are not another test's (see ``not_another_workers``)."""
     out = []
-    for p in psutil.process_iter(["uids", "cmdline"]):
+    for p in psutil.process_iter(["uids"]):
         try:
             if UID_BASE <= p.info["uids"].real < UID_BASE + 4000:
                 out.append(p)
         except (psutil.Error, AttributeError):
             pass
-    return out
+    return not_another_workers(out)
 
 
 @pytest.fixture(scope="module")
