@@ -216,3 +216,23 @@ def test_hidden_test_lines_never_show_in_the_traceback(tmp_path):
     tb = \
         "\n".join("\n".join(o["traceback"]) for o in cells[0]["outputs"] if o["output_type"] == "error")
     assert "off by one" in tb and "secret_value" not in tb and "a hidden test" in tb
+
+
+@pytest.mark.skipif(not SANDBOX, reason="no sandbox here")
+def test_the_student_reaches_a_venv_under_a_private_temporary_folder(tmp_path, monkeypatch):
+    """A clone in ``mktemp -d`` (mode 0700, on the host's ``/tmp``): the bound folders' parents on the
+    sandbox's empty ``/tmp`` must be traversable by the student's uid, or the student's Python cannot start."""
+    import os
+    import subprocess
+
+    from course_lib.grading import sandbox
+
+    private = tmp_path / "clone"
+    (private / "venv").mkdir(parents=True)
+    private.chmod(0o700)
+    (private / "venv" / "hello.txt").write_text("reached")
+    monkeypatch.setattr(sandbox, "_python_paths", lambda: [private / "venv"])
+    uid = sandbox.UID_BASE + 3998 if os.geteuid() == 0 else None
+    cmd = sandbox.sandbox_command(uid, ["/bin/cat", str(private / "venv" / "hello.txt")], work=None)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert (out.returncode, out.stdout) == (0, "reached"), out.stderr

@@ -102,10 +102,13 @@ def _python_paths() -> list[Path]:
 
 
 def _parents(path: Path, made: set[str]) -> list[str]:
-    """``--dir`` for each missing parent of ``path``, mode 0755 (bwrap would make them 0700)."""
+    """``--dir`` for each missing parent of ``path``, mode 0755 (bwrap would make them 0700, and the
+    student's uid could not reach ``path``: e.g. a clone in ``mktemp -d``, whose parents live on the
+    sandbox's empty ``/tmp``)."""
     args: list[str] = []
     for parent in reversed(path.parents[:-1]):  # without "/"
-        if str(parent) not in made and not str(parent).startswith(("/usr", "/etc", "/tmp", "/proc", "/dev")):
+        there = parent == Path("/tmp") or any(parent.is_relative_to(top) for top in ("/usr", "/etc", "/proc", "/dev"))
+        if str(parent) not in made and not there:
             made.add(str(parent))
             args += ["--perms", "0755", "--dir", str(parent)]
     return args
