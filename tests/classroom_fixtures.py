@@ -173,3 +173,18 @@ def not_another_workers(procs: list) -> list:
         except psutil.Error:  # it ended meanwhile
             pass
     return kept
+
+
+def install_or_skip(script: str, what: str) -> None:
+    """Run ``tools/<script>`` (installs ``what``); skip the test where that needs root we do not have,
+    fail it where root could not install."""
+    import os
+    import subprocess
+
+    import pytest
+
+    out = subprocess.run(["bash", str(REPO / "tools" / script)], capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        if os.geteuid() != 0:
+            pytest.skip(f"{what} missing and cannot be installed without root:\n{out.stderr}")
+        pytest.fail(f"tools/{script} failed:\n{out.stdout}\n{out.stderr}")

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from classroom_fixtures import real_variant
+from classroom_fixtures import install_or_skip, real_variant
 from course_lib.grading import assignment_names
 
 pytestmark = pytest.mark.slow
@@ -48,12 +48,7 @@ def _ensure_browser() -> None:
         have = False
     if have:
         return
-    out = subprocess.run(["bash", str(REPO / "tools" / "install_browser.sh")], capture_output=True, text=True,
-                         timeout=900)
-    if out.returncode != 0:
-        if os.geteuid() != 0:
-            pytest.skip(f"chromium/playwright missing and cannot be installed without root:\n{out.stderr}")
-        pytest.fail(f"tools/install_browser.sh failed:\n{out.stdout}\n{out.stderr}")
+    install_or_skip("install_browser.sh", "chromium/playwright")
 
 
 def _free_port() -> int:

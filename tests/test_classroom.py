@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from classroom_fixtures import (TOY, TOY_MANUAL, TOY_POINTS, expected_auto, make_course, not_another_workers,
-                                student_notebook)
+from classroom_fixtures import (TOY, TOY_MANUAL, TOY_POINTS, expected_auto, install_or_skip, make_course,
+                                not_another_workers, student_notebook)
 from course_lib.grading import generate_assignment, read_scores
 
 pytestmark = pytest.mark.slow
@@ -257,12 +257,7 @@ def test_jupyterhub_smoke(tmp_path):
     import urllib.error
     import urllib.request
 
-    inst = subprocess.run(["bash", str(REPO / "tools" / "install_hub.sh")], capture_output=True, text=True,
-                          timeout=900)
-    if inst.returncode != 0:
-        if os.geteuid() != 0:
-            pytest.skip(f"jupyterhub/configurable-http-proxy missing and not installable here:\n{inst.stderr}")
-        pytest.fail(f"tools/install_hub.sh failed:\n{inst.stdout}\n{inst.stderr}")
+    install_or_skip("install_hub.sh", "jupyterhub/configurable-http-proxy")
     port, token = _free_port_block(), secrets.token_hex(16)
     hub_dir = tmp_path / "hub"
     env = {**os.environ, "COURSE_HUB_DIR": str(hub_dir), "COURSE_HUB_DEMO": "1", "COURSE_HUB_PORT": str(port),

@@ -46,7 +46,7 @@ from typing import Any
 import torch
 
 from course_lib.grading import guards, wire
-from course_lib.grading.protocol import CallbackRef, HandleRef, IterArg, mutables, plain_tensors, \
+from course_lib.grading.protocol import CallbackRef, HandleRef, IterArg, leaves, mutables, plain_tensors, \
     rebuild_tensor, send_frame
 from course_lib.grading.sandbox import Limits, limit_resources, pick_uid, sandbox_command, student_env
 
@@ -796,23 +796,13 @@ class Judge:
 
 
 def _handle_refs(x: Any) -> list[HandleRef]:
+    """The student's objects that ``x`` (the grader's arguments) refers to."""
     out: list[HandleRef] = []
-
-    def walk(v: Any, depth: int) -> None:
-        if depth > 32:
-            return
+    for v in leaves(x):
         if isinstance(v, RemoteObject):
             out.append(HandleRef(v._hid))
-        elif isinstance(v, (list, tuple)):
-            for w in v:
-                walk(w, depth + 1)
-        elif isinstance(v, dict):
-            for w in v.values():
-                walk(w, depth + 1)
         elif isinstance(v, IterArg):
-            walk(v.items, depth + 1)
-
-    walk(x, 0)
+            out += _handle_refs(v.items)
     return out
 
 

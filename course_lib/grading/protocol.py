@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 __all__ = ["send_frame", "recv_frame", "ProtocolError", "IterArg", "HandleRef", "CallbackRef", "mutables",
-           "plain_tensors", "rebuild_tensor"]
+           "leaves", "plain_tensors", "rebuild_tensor"]
 
 _LEN = struct.Struct(">Q")
 
@@ -109,25 +109,25 @@ def mutables(obj: Any) -> Iterator[torch.Tensor | torch.Generator]:
     yield from walk(obj, 0)
 
 
+def leaves(value: Any, depth: int = 32) -> Iterator[Any]:
+    """What ``value`` holds inside its lists, tuples and dicts (their values), depth first and in order,
+    down to ``depth`` levels; ``value`` itself when it is none of those."""
+    if depth < 0:
+        return
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            yield from leaves(v, depth - 1)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from leaves(v, depth - 1)
+    else:
+        yield value
+
+
 def plain_tensors(value: Any) -> list[torch.Tensor]:
     """The tensors of a returned value that travel as data (inside lists, tuples and dicts), in order:
     the outputs a gradient can flow back through."""
-    out: list[torch.Tensor] = []
-
-    def walk(x: Any, depth: int) -> None:
-        if depth > 32:
-            return
-        if isinstance(x, torch.Tensor):
-            out.append(x)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                walk(v, depth + 1)
-        elif isinstance(x, dict):
-            for v in x.values():
-                walk(v, depth + 1)
-
-    walk(value, 0)
-    return out
+    return [x for x in leaves(value) if isinstance(x, torch.Tensor)]
 
 
 def rebuild_tensor(data: torch.Tensor, requires_grad: bool, parameter: bool, grad: torch.Tensor | None = None
