@@ -232,7 +232,11 @@ def test_the_student_reaches_a_venv_under_a_private_temporary_folder(tmp_path, m
     private.chmod(0o700)
     (private / "venv" / "hello.txt").write_text("reached")
     monkeypatch.setattr(sandbox, "_python_paths", lambda: [private / "venv"])
-    uid = sandbox.UID_BASE + 3998 if os.geteuid() == 0 else None
+    uid, lock = sandbox.pick_uid() if os.geteuid() == 0 else (None, None)
     cmd = sandbox.sandbox_command(uid, ["/bin/cat", str(private / "venv" / "hello.txt")], work=None)
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    finally:
+        if lock is not None:
+            lock.close()
     assert (out.returncode, out.stdout) == (0, "reached"), out.stderr

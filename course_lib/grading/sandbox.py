@@ -107,8 +107,8 @@ def _parents(path: Path, made: set[str]) -> list[str]:
     sandbox's empty ``/tmp``)."""
     args: list[str] = []
     for parent in reversed(path.parents[:-1]):  # without "/"
-        there = parent == Path("/tmp") or any(parent.is_relative_to(top) for top in ("/usr", "/etc", "/proc", "/dev"))
-        if str(parent) not in made and not there:
+        exists = parent == Path("/tmp") or any(parent.is_relative_to(t) for t in ("/usr", "/etc", "/proc", "/dev"))
+        if str(parent) not in made and not exists:
             made.add(str(parent))
             args += ["--perms", "0755", "--dir", str(parent)]
     return args
